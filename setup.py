@@ -1,0 +1,93 @@
+"""Packaging for silri_jax.
+
+The Python package is plain setuptools. The real-time bridge (``cpp_bridge/``) is a
+pybind11 extension built by CMake from the top-level ``CMakeLists.txt``; ``build_ext``
+below drives CMake so that ``pip install -e .`` on a fresh machine builds everything with
+tools that come from PyPI (see ``pyproject.toml``'s build requirements).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = pathlib.Path(__file__).resolve().parent
+
+
+class CMakeExtension(Extension):
+    """An extension whose sources are built by CMake rather than by setuptools."""
+
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(name, sources=[])
+        self.target = target
+
+
+class CMakeBuild(build_ext):
+    """Configures and builds the CMake project, placing the module where Python finds it."""
+
+    def build_extension(self, ext: Extension) -> None:
+        if not isinstance(ext, CMakeExtension):
+            super().build_extension(ext)
+            return
+        out_dir = pathlib.Path(self.get_ext_fullpath(ext.name)).parent.resolve()
+        build_dir = pathlib.Path(os.environ.get("SILRI_CMAKE_BUILD_DIR", ROOT / "build" / "cmake"))
+        build_dir.mkdir(parents=True, exist_ok=True)
+        cfg = os.environ.get("SILRI_CMAKE_BUILD_TYPE", "Release")
+        args = [
+            "cmake",
+            "-S",
+            str(ROOT),
+            "-B",
+            str(build_dir),
+            "-G",
+            "Ninja",
+            f"-DCMAKE_BUILD_TYPE={cfg}",
+            f"-DPython_EXECUTABLE={sys.executable}",
+            f"-DSILRI_PYTHON_MODULE_DIR={out_dir}",
+        ]
+        extra = os.environ.get("SILRI_CMAKE_ARGS", "").split()
+        subprocess.run(args + extra, check=True)
+        jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
+        subprocess.run(
+            ["cmake", "--build", str(build_dir), "--target", ext.target, "-j", jobs], check=True
+        )
+
+
+ext_modules = []
+if (ROOT / "CMakeLists.txt").exists() and os.environ.get("SILRI_SKIP_CPP", "0") != "1":
+    ext_modules.append(CMakeExtension("silri_jax.cpp_bridge._bridge", target="_bridge"))
+
+setup(
+    name="silri_jax",
+    version="0.1.0",
+    description="Human-in-the-loop robot RL (SiLRI, HIL-SERL SAC, HG-DAgger) in JAX",
+    python_requires=">=3.11",
+    packages=find_packages(include=["silri_jax", "silri_jax.*"]),
+    package_data={"silri_jax": ["**/*.proto", "**/*.xml", "**/*.pyi", "py.typed"]},
+    install_requires=[
+        "jax>=0.5",
+        "flax>=0.10",
+        "optax>=0.2.4",
+        "orbax-checkpoint>=0.11",
+        "chex>=0.1.88",
+        "numpy>=1.26",
+        "grpcio>=1.66",
+        "protobuf>=5.28",
+        "tensorboardX>=2.6",
+        "absl-py>=2.1",
+        "ml-collections>=0.1.1",
+        "mujoco==4.0.0",
+        "gymnasium>=1.0",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "pytest-timeout", "ruff", "grpcio-tools>=1.66", "matplotlib"],
+    },
+    ext_modules=ext_modules,
+    cmdclass={"build_ext": CMakeBuild},
+    zip_safe=False,
+)

@@ -1,0 +1,7 @@
+"""silri_jax: human-in-the-loop robot reinforcement learning in JAX.
+
+SiLRI (state-wise Lagrangian RL from suboptimal interventions), the HIL-SERL SAC
+baseline and HG-DAgger, with a gRPC actor-learner runtime and a C++ real-time bridge.
+"""
+
+__version__ = "0.1.0"
