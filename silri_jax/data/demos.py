@@ -1,0 +1,151 @@
+"""Demonstration episodes: a single ``.npz`` on disk, and insertion into ``D_I``.
+
+File layout (``np.savez_compressed``, read with ``allow_pickle=False``), for E episodes of
+lengths T_0 .. T_{E-1}, T = sum T_e transitions:
+
+- ``format_version``: int64 scalar (1).
+- ``spec_json``: 0-d unicode string, ``EnvSpec.to_dict()`` as JSON.
+- ``lengths``: int64[E], transitions per episode.
+- ``frames/<key>`` for every observation key (``/`` in the camera key kept as is):
+  ``[T + E, ...]``. Episode e owns T_e + 1 consecutive frames, ``o_0 .. o_{T_e}``; the
+  last one is its final next observation (terminal or truncation frame), so the next
+  observation of step t is frame t + 1 OF THE SAME EPISODE, never the next episode's
+  first frame.
+- ``actions`` float32[T, d], ``rewards`` float32[T], ``terminated`` / ``truncated``
+  uint8[T], and ``gripper_actions`` int32[T] when the spec has a gripper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from silri_jax.data.replay import ReplayBuffer
+from silri_jax.specs import EnvSpec
+
+DEMO_FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass
+class Episode:
+    """One demonstration: ``observations`` holds T + 1 frames per key, the rest T rows."""
+
+    observations: dict[str, np.ndarray]
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    gripper_actions: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def validate(self, spec: EnvSpec, index: int = 0) -> None:
+        """Raises ``ValueError`` naming the episode and field that do not fit ``spec``."""
+        t = len(self)
+        where = f"episode {index}"
+        if t < 1:
+            raise ValueError(f"{where}: has no transitions")
+        for name in ("rewards", "terminated", "truncated"):
+            if np.shape(getattr(self, name)) != (t,):
+                raise ValueError(f"{where}: {name} has shape {np.shape(getattr(self, name))}, "
+                                 f"expected ({t},)")
+        try:
+            spec.observation.validate(self.observations, batch_ndim=1)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+        for key, arr in self.observations.items():
+            if len(arr) != t + 1:
+                raise ValueError(f"{where}: observations {key!r} has {len(arr)} frames, "
+                                 f"expected T + 1 = {t + 1}")
+        if spec.action.has_gripper and self.gripper_actions is None:
+            raise ValueError(f"{where}: gripper_actions missing, the spec has a gripper")
+
+
+def save_demos(path: str | os.PathLike[str], spec: EnvSpec, episodes: Sequence[Episode]) -> None:
+    """Writes episodes to one compressed ``.npz`` (atomically: temp file + ``os.replace``)."""
+    if not episodes:
+        raise ValueError("no episodes to save")
+    for i, ep in enumerate(episodes):
+        ep.validate(spec, i)
+    arrays: dict[str, Any] = {
+        "format_version": np.int64(DEMO_FORMAT_VERSION),
+        "spec_json": np.str_(json.dumps(spec.to_dict())),
+        "lengths": np.array([len(ep) for ep in episodes], np.int64),
+    }
+    for key in spec.observation.entries:
+        arrays["frames/" + key] = np.concatenate([ep.observations[key] for ep in episodes])
+    arrays["actions"] = np.concatenate([ep.actions for ep in episodes]).astype(np.float32)
+    arrays["rewards"] = np.concatenate([ep.rewards for ep in episodes]).astype(np.float32)
+    for name in ("terminated", "truncated"):
+        arrays[name] = np.concatenate([getattr(ep, name) for ep in episodes]).astype(np.uint8)
+    if spec.action.has_gripper:
+        arrays["gripper_actions"] = np.concatenate(
+            [ep.gripper_actions for ep in episodes]  # type: ignore[misc]
+        ).astype(np.int32)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_demos(path: str | os.PathLike[str]) -> tuple[EnvSpec, list[Episode]]:
+    """Reads a file written by ``save_demos`` (no pickle)."""
+    with np.load(path, allow_pickle=False) as z:
+        if int(z["format_version"]) != DEMO_FORMAT_VERSION:
+            raise ValueError(f"unsupported demo format {int(z['format_version'])}")
+        spec = EnvSpec.from_dict(json.loads(str(z["spec_json"])))
+        lengths = z["lengths"]
+        frames = {k: z["frames/" + k] for k in spec.observation.entries}
+        rest = {n: z[n] for n in ("actions", "rewards", "terminated", "truncated")}
+        grip = z["gripper_actions"] if spec.action.has_gripper else None
+    episodes = []
+    t0 = f0 = 0
+    for length in lengths.tolist():
+        ts, fs = slice(t0, t0 + length), slice(f0, f0 + length + 1)
+        episodes.append(Episode(
+            observations={k: v[fs] for k, v in frames.items()},
+            actions=rest["actions"][ts], rewards=rest["rewards"][ts],
+            terminated=rest["terminated"][ts], truncated=rest["truncated"][ts],
+            gripper_actions=None if grip is None else grip[ts],
+        ))
+        t0, f0 = t0 + length, f0 + length + 1
+    for i, ep in enumerate(episodes):
+        ep.validate(spec, i)
+    return spec, episodes
+
+
+def insert_demos(
+    buffer: ReplayBuffer, episodes: Sequence[Episode], first_episode_id: int = -1
+) -> int:
+    """Inserts demonstrations as interventions; returns the number of transitions.
+
+    Demo episode ids count down from ``first_episode_id`` (-1, -2, ...) by default so they
+    never collide with the actors' non-negative online episode ids.
+    """
+    total = 0
+    for i, ep in enumerate(episodes):
+        ep.validate(buffer.spec, i)
+        t = len(ep)
+        eid = first_episode_id - i if first_episode_id < 0 else first_episode_id + i
+        buffer.insert_many(
+            obs={k: v[:-1] for k, v in ep.observations.items()},
+            action=ep.actions, reward=ep.rewards, terminated=ep.terminated,
+            truncated=ep.truncated,
+            next_obs={k: v[1:] for k, v in ep.observations.items()},
+            is_intervention=np.ones(t, np.uint8),
+            episode_id=np.full(t, eid, np.int64),
+            step=np.arange(t, dtype=np.int64),
+            gripper_action=ep.gripper_actions,
+        )
+        total += t
+    return total
