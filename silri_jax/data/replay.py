@@ -237,20 +237,54 @@ class ReplayBuffer:
         total = batch_size * (num_batches or 1)
         with self._lock:
             slots, of, nf = self._index.sample_slots(rng, total)
-            batch: dict[str, Any] = {
-                "observations": {k: v[of] for k, v in self._frames.items()},
-                "next_observations": {k: v[nf] for k, v in self._frames.items()},
-            }
-            for name, arr in self._data.items():
-                batch[name] = arr[slots]
-        for name in ("terminated", "truncated", "is_intervention"):
-            batch[name] = batch[name].astype(np.float32)
+            batch = self._gather(slots, of, nf)
         if num_batches is not None:
             lead = (num_batches, batch_size)
             batch = _reshape_leading(batch, lead)
         if decode:
             return self.decoder.numpy(batch)
         return batch, self.decoder
+
+    def get(self, positions: Any, decode: bool = True) -> dict[str, Any]:
+        """The transitions at ``positions`` (0 = oldest kept, ``len - 1`` = newest).
+
+        For inspection and tests; training uses ``sample``.
+        """
+        pos = np.asarray(positions, np.int64)
+        with self._lock:
+            n = len(self._index)
+            if pos.size and (pos.min() < 0 or pos.max() >= n):
+                raise ValueError(f"positions must be in [0, {n}), got {pos.min()}..{pos.max()}")
+            slots = (self._index.start + pos) % self.capacity
+            fc = self._index.frame_capacity
+            batch = self._gather(
+                slots, self._index.obs_frame[slots] % fc, self._index.next_frame[slots] % fc
+            )
+        return self.decoder.numpy(batch) if decode else batch
+
+    def episode_info(self, positions: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(episode ids, steps) of the transitions at ``positions`` (see ``get``)."""
+        pos = np.asarray(positions, np.int64)
+        with self._lock:
+            slots = (self._index.start + pos) % self.capacity
+            return self._index.episode_id[slots].copy(), self._index.step[slots].copy()
+
+    @property
+    def frames_written(self) -> int:
+        """Observation frames ever stored; one per transition plus one per chain start."""
+        return self._index.frames_written
+
+    def _gather(self, slots: np.ndarray, of: np.ndarray, nf: np.ndarray) -> dict[str, Any]:
+        """Copies rows out of storage (call with the lock held)."""
+        batch: dict[str, Any] = {
+            "observations": {k: v[of] for k, v in self._frames.items()},
+            "next_observations": {k: v[nf] for k, v in self._frames.items()},
+        }
+        for name, arr in self._data.items():
+            batch[name] = arr[slots]
+        for name in ("terminated", "truncated", "is_intervention"):
+            batch[name] = batch[name].astype(np.float32)
+        return batch
 
     # ----------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
