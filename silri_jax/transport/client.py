@@ -1,0 +1,489 @@
+"""The actor's side of the transport: a bounded outbox streamed to the learner.
+
+Why it is built this way:
+- ``send`` only appends to an in-memory outbox and returns; the control loop never waits
+  on the network unless the outbox is full (back-pressure, bounded by ``max_outbox``).
+- Every transition gets a per-actor sequence number and stays in the outbox until the
+  learner acks it. After any failure (learner restart, dead connection, stalled acks)
+  the sender reconnects with backoff, learns the learner's acked sequence number from
+  the handshake, and resends exactly what is not acknowledged; the learner drops
+  duplicates, so nothing is lost and nothing is stored twice.
+- Parameters arrive on a separate subscriber thread and are swapped in by the caller
+  between steps via ``latest_params``; versions only move forward.
+- Every unary call has a deadline, long-lived streams have a (long) deadline and gRPC
+  keepalives, and a stream whose acks stop coming is cancelled and restarted: no wedge.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import grpc
+import numpy as np
+
+from silri_jax.specs import EnvSpec
+from silri_jax.transport import codec
+from silri_jax.transport import common as c
+from silri_jax.transport import silri_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+# Status codes that retrying cannot fix: a mismatched config, protocol or token, or a
+# message the learner considers invalid. The client stops and reports them.
+FATAL_CODES = frozenset({
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.UNIMPLEMENTED,
+})
+
+
+class TransportError(RuntimeError):
+    """The learner refused this actor for a reason retrying cannot fix."""
+
+
+class OutboxFull(TimeoutError):
+    """``send`` waited ``timeout`` seconds for room in the outbox."""
+
+
+def _identity(b: bytes) -> bytes:
+    return b
+
+
+class ActorClient:
+    """Streams transitions to a ``LearnerServer`` and receives parameters from it.
+
+    Args:
+      address: the learner's ``host:port``.
+      spec, config_hash: must match the learner's (checked at handshake).
+      actor_id: unique per actor; sequence numbers are per actor id.
+      token: shared secret, when the learner requires one.
+      tls_root_cert: PEM file of the learner's CA; enables TLS.
+      params_template: a pytree with the actor params' structure; when given, received
+        params are checked against it and returned with the same structure.
+      max_outbox: unacknowledged transitions kept at most (``send`` blocks beyond it).
+      max_batch, linger_s: a batch is sent when it has ``max_batch`` transitions or its
+        first transition waited ``linger_s``.
+      max_inflight: batches sent but not yet acknowledged at most.
+      call_timeout_s: deadline of unary calls (handshake, episode reports, ping).
+      stream_deadline_s: deadline of the long-lived streams (they are then reopened).
+      ack_timeout_s: a sent batch not acked within this time restarts the stream.
+      first_seq: the first sequence number (continue a persisted actor's numbering).
+    """
+
+    def __init__(
+        self,
+        address: str,
+        spec: EnvSpec,
+        config_hash: str,
+        actor_id: str,
+        token: str | None = None,
+        tls_root_cert: str | None = None,
+        params_template: Any | None = None,
+        max_outbox: int = 4096,
+        max_batch: int = 32,
+        linger_s: float = 0.05,
+        max_inflight: int = 8,
+        max_message_bytes: int = c.DEFAULT_MAX_MESSAGE_BYTES,
+        call_timeout_s: float = 5.0,
+        stream_deadline_s: float = 600.0,
+        ack_timeout_s: float = 15.0,
+        backoff_initial_s: float = 0.05,
+        backoff_max_s: float = 2.0,
+        first_seq: int = 1,
+        subscribe_params: bool = True,
+    ) -> None:
+        if not actor_id:
+            raise ValueError("actor_id must not be empty")
+        if first_seq < 1:
+            raise ValueError(f"first_seq must be >= 1, got {first_seq}")
+        self.address, self.spec, self.config_hash, self.actor_id = (
+            address, spec, config_hash, actor_id)
+        self._max_outbox = int(max_outbox)
+        self._max_batch = int(max_batch)
+        self._linger_s = float(linger_s)
+        self._max_inflight = int(max_inflight)
+        self._max_message_bytes = int(max_message_bytes)
+        self._call_timeout_s = float(call_timeout_s)
+        self._stream_deadline_s = float(stream_deadline_s)
+        self._ack_timeout_s = float(ack_timeout_s)
+        self._backoff = (float(backoff_initial_s), float(backoff_max_s))
+        self._metadata = [
+            (c.MD_PROTOCOL, str(c.PROTOCOL_VERSION)),
+            (c.MD_CONFIG, config_hash),
+            (c.MD_ACTOR, actor_id),
+        ]
+        if token:
+            self._metadata.append((c.MD_TOKEN, token))
+        options = c.client_channel_options(self._max_message_bytes)
+        if tls_root_cert:
+            with open(tls_root_cert, "rb") as f:
+                creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+            self._channel = grpc.secure_channel(address, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(address, options=options)
+        ch = self._channel
+        self._rpc_handshake = ch.unary_unary(c.method("Handshake"), _identity, _identity)
+        self._rpc_stream = ch.stream_stream(c.method("StreamTransitions"), _identity, _identity)
+        self._rpc_params = ch.unary_stream(c.method("SubscribeParams"), _identity, _identity)
+        self._rpc_episode = ch.unary_unary(c.method("ReportEpisode"), _identity, _identity)
+        self._rpc_ping = ch.unary_unary(c.method("Ping"), _identity, _identity)
+
+        # Outbox: unacknowledged (seq, transition) in seq order; _pending[:_send_pos] is
+        # in flight on the current stream, the rest is waiting to be sent.
+        self._cv = threading.Condition()
+        self._pending: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
+        self._send_pos = 0
+        self._inflight: collections.deque[tuple[int, float]] = collections.deque()
+        self._next_seq = int(first_seq)
+        self._acked_seq = int(first_seq) - 1
+        self._closed = False
+        self._fatal: TransportError | None = None
+        self._stream_epoch = 0
+        self._batch_cap = self._max_batch
+        self._counters: collections.Counter[str] = collections.Counter()
+        self._server_id = ""
+        self._current_call: Any = None
+
+        self._params_lock = threading.Lock()
+        self._assembler = codec.ParamsAssembler(params_template)
+        self._latest: tuple[int, Any, float, float] | None = None
+        self._returned_version = 0
+        self._params_call: Any = None
+        self._pending_episodes: collections.deque[bytes] = collections.deque(maxlen=1000)
+
+        self._threads = [threading.Thread(target=self._sender_loop, name=f"{actor_id}-send",
+                                          daemon=True)]
+        if subscribe_params:
+            self._threads.append(threading.Thread(target=self._params_loop,
+                                                  name=f"{actor_id}-params", daemon=True))
+        for t in self._threads:
+            t.start()
+
+    # ------------------------------------------------------------------ public API
+
+    def send(self, item: Mapping[str, Any], timeout: float | None = 10.0) -> int:
+        """Queues one transition or a batch of them; returns the last sequence number.
+
+        A transition is a dict with ``observations``, ``next_observations`` (dicts keyed
+        like the spec), ``actions``, ``rewards``, ``terminated``, ``truncated``,
+        ``is_intervention``, ``episode_ids``, ``steps`` and, with a gripper,
+        ``gripper_actions``; a batch has the same keys with a leading axis. Blocks up to
+        ``timeout`` seconds while the outbox is full, then raises ``OutboxFull``.
+        """
+        rows = self._split(item)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            while True:
+                self._raise_if_failed()
+                if len(self._pending) + len(rows) <= max(self._max_outbox, len(rows)):
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise OutboxFull(
+                        f"outbox full ({len(self._pending)} unacknowledged transitions) for "
+                        f"{timeout} s: the learner is not keeping up or unreachable"
+                    )
+                self._cv.wait(timeout=left)
+            for r in rows:
+                self._pending.append((self._next_seq, r))
+                self._next_seq += 1
+            self._counters["queued"] += len(rows)
+            self._cv.notify_all()
+            return self._next_seq - 1
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Waits until every queued transition is acknowledged; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            while self._pending:
+                self._raise_if_failed()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cv.wait(timeout=0.1 if left is None else min(left, 0.1))
+        self._flush_episodes()
+        return True
+
+    def latest_params(self) -> tuple[int, Any] | None:
+        """``(version, pytree)`` when a version newer than the last returned one arrived."""
+        with self._params_lock:
+            if self._latest is None or self._latest[0] <= self._returned_version:
+                return None
+            self._returned_version = self._latest[0]
+            return self._latest[0], self._latest[1]
+
+    @property
+    def params_published_unix_s(self) -> float:
+        """Learner wall-clock time at which the newest received version was published."""
+        with self._params_lock:
+            return 0.0 if self._latest is None else self._latest[2]
+
+    def report_episode(self, stats: Mapping[str, Any]) -> bool:
+        """Sends episode statistics; kept and retried later when the learner is away.
+
+        Known keys map to ``EpisodeStats`` fields; other numeric keys go to ``extra``.
+        """
+        fields = {"episode_id", "episode_return", "length", "success", "intervention_steps",
+                  "duration_s", "params_version"}
+        msg = pb.EpisodeStats(actor_id=self.actor_id)
+        for k, v in stats.items():
+            if k in fields:
+                setattr(msg, k, type(getattr(msg, k))(v))
+            elif k != "actor_id":
+                msg.extra[k] = float(v)
+        self._pending_episodes.append(msg.SerializeToString())
+        return self._flush_episodes()
+
+    def ping(self) -> pb.PingReply:
+        """Health check with a deadline; raises ``grpc.RpcError`` when unreachable."""
+        raw = self._rpc_ping(pb.PingRequest(actor_id=self.actor_id).SerializeToString(),
+                             timeout=self._call_timeout_s, metadata=self._metadata)
+        return pb.PingReply.FromString(raw)
+
+    @property
+    def acked_seq(self) -> int:
+        with self._cv:
+            return self._acked_seq
+
+    @property
+    def error(self) -> TransportError | None:
+        return self._fatal
+
+    def stats(self) -> dict[str, Any]:
+        with self._cv:
+            return {
+                **self._counters,
+                "outbox": len(self._pending),
+                "inflight_batches": len(self._inflight),
+                "acked_seq": self._acked_seq,
+                "next_seq": self._next_seq,
+                "params_version": self._returned_version,
+            }
+
+    def close(self, flush_timeout: float = 0.0) -> None:
+        """Stops the background threads (after flushing up to ``flush_timeout`` seconds)."""
+        if flush_timeout > 0:
+            try:
+                self.flush(flush_timeout)
+            except TransportError:
+                pass
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+        for call in (self._current_call, self._params_call):
+            if call is not None:
+                call.cancel()
+        for t in self._threads:
+            t.join(timeout=5)
+        self._channel.close()
+
+    def __enter__(self) -> ActorClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _raise_if_failed(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
+        if self._closed:
+            raise TransportError("client is closed")
+
+    def _split(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Validates and splits a transition or batch into per-transition dicts."""
+        rewards = np.asarray(item["rewards"])
+        if rewards.ndim == 0:
+            batch = {k: (v if k in ("observations", "next_observations") else np.asarray(v))
+                     for k, v in item.items()}
+            batch = _tree_map(lambda a: np.asarray(a)[None], batch)
+        else:
+            batch = _tree_map(np.asarray, dict(item))
+        # Validate on the actor so a bad transition fails where it was produced.
+        codec.build_batch_pb(self.spec, self.actor_id, 1, batch)
+        n = int(np.asarray(batch["rewards"]).shape[0])
+        return [_tree_map(lambda a, i=i: a[i], batch) for i in range(n)]
+
+    def _sleep_backoff(self, attempt: int) -> None:
+        lo, hi = self._backoff
+        delay = min(hi, lo * (2 ** min(attempt, 16))) * (0.5 + random.random() / 2)
+        with self._cv:
+            if not self._closed:
+                self._cv.wait(timeout=delay)
+
+    def _fail(self, e: grpc.RpcError, where: str) -> None:
+        self._fatal = TransportError(f"{where} refused by the learner: {e.code().name}: "
+                                     f"{e.details()}")
+        log.error("%s", self._fatal)
+        with self._cv:
+            self._cv.notify_all()
+
+    # ------------------------------------------------------------------ sender
+
+    def _handshake(self) -> pb.HandshakeReply:
+        req = pb.HandshakeRequest(
+            protocol_version=c.PROTOCOL_VERSION, config_hash=self.config_hash,
+            env_spec=codec.env_spec_to_pb(self.spec), actor_id=self.actor_id,
+        )
+        raw = self._rpc_handshake(req.SerializeToString(), timeout=self._call_timeout_s,
+                                  metadata=self._metadata, wait_for_ready=True)
+        return pb.HandshakeReply.FromString(raw)
+
+    def _sender_loop(self) -> None:
+        attempt = 0
+        while not self._closed and self._fatal is None:
+            try:
+                reply = self._handshake()
+                if self._server_id and reply.server_id != self._server_id:
+                    log.info("learner restarted (acked seq %d there)", reply.acked_seq)
+                self._server_id = reply.server_id
+                per_t = codec.transition_bytes(self.spec)
+                limit = min(self._max_message_bytes, int(reply.max_message_bytes))
+                room = max(1, (limit - c.CHUNK_HEADROOM_BYTES) // max(per_t, 1))
+                with self._cv:
+                    self._batch_cap = max(1, min(self._max_batch, room))
+                    self._apply_ack(int(reply.acked_seq))
+                    self._send_pos = 0  # resend everything not acknowledged
+                    self._inflight.clear()
+                    self._stream_epoch += 1
+                    epoch = self._stream_epoch
+                    if self._counters["connects"]:
+                        self._counters["reconnects"] += 1
+                    self._counters["connects"] += 1
+                call = self._rpc_stream(self._requests(epoch), timeout=self._stream_deadline_s,
+                                        metadata=self._metadata)
+                self._current_call = call
+                for raw in call:
+                    ack = pb.Ack.FromString(raw)
+                    with self._cv:
+                        self._apply_ack(int(ack.acked_seq))
+                    attempt = 0
+            except grpc.RpcError as e:
+                if self._closed:
+                    break
+                if e.code() in FATAL_CODES:
+                    self._fail(e, "transition stream")
+                    break
+                log.info("transition stream: %s %s; reconnecting", e.code().name, e.details())
+                attempt += 1
+                self._sleep_backoff(attempt)
+            finally:
+                with self._cv:
+                    self._stream_epoch += 1  # ends this stream's request generator
+                    self._cv.notify_all()
+
+    def _apply_ack(self, acked: int) -> None:
+        """Drops acknowledged transitions (caller holds ``_cv``)."""
+        if acked <= self._acked_seq:
+            return
+        self._acked_seq = acked
+        while self._pending and self._pending[0][0] <= acked:
+            self._pending.popleft()
+            self._send_pos = max(0, self._send_pos - 1)
+        while self._inflight and self._inflight[0][0] <= acked:
+            self._inflight.popleft()
+        self._counters["acked"] = acked
+        self._cv.notify_all()
+
+    def _requests(self, epoch: int) -> Iterator[bytes]:
+        """Yields encoded batches for one stream; ends when the stream is replaced."""
+        while True:
+            with self._cv:
+                batch_start = None
+                while True:
+                    if self._closed or self._stream_epoch != epoch:
+                        return
+                    now = time.monotonic()
+                    if self._inflight and now - self._inflight[0][1] > self._ack_timeout_s:
+                        log.warning("no ack for %.1f s; restarting the stream", self._ack_timeout_s)
+                        self._counters["ack_timeouts"] += 1
+                        if self._current_call is not None:
+                            self._current_call.cancel()
+                        return
+                    ready = len(self._pending) - self._send_pos
+                    if ready > 0 and len(self._inflight) < self._max_inflight:
+                        if batch_start is None:
+                            batch_start = now
+                        if ready >= self._batch_cap or now - batch_start >= self._linger_s:
+                            break
+                        self._cv.wait(timeout=self._linger_s - (now - batch_start))
+                    else:
+                        batch_start = None
+                        self._cv.wait(timeout=0.1)
+                k = min(ready, self._batch_cap)
+                rows = [self._pending[self._send_pos + i] for i in range(k)]
+                self._send_pos += k
+                first = rows[0][0]
+                self._inflight.append((rows[-1][0], time.monotonic()))
+            data = codec.stack_transitions(self.spec, [r for _, r in rows])
+            raw = codec.encode_batch(self.spec, self.actor_id, first, data)
+            self._counters["sent"] += k
+            self._counters["batches_sent"] += 1
+            yield raw
+
+    # ------------------------------------------------------------------ params
+
+    def _params_loop(self) -> None:
+        attempt = 0
+        while not self._closed and self._fatal is None:
+            try:
+                req = pb.SubscribeRequest(actor_id=self.actor_id,
+                                          have_version=self._assembler.completed_version)
+                call = self._rpc_params(req.SerializeToString(),
+                                        timeout=self._stream_deadline_s,
+                                        metadata=self._metadata, wait_for_ready=True)
+                self._params_call = call
+                for raw in call:
+                    update = pb.ParamsUpdate.FromString(raw)
+                    done = self._assembler.add(update)
+                    attempt = 0
+                    if done is not None:
+                        with self._params_lock:
+                            self._latest = (done[0], done[1], update.published_unix_s,
+                                            time.time())
+                        self._counters["params_received"] += 1
+            except grpc.RpcError as e:
+                if self._closed:
+                    break
+                if e.code() in FATAL_CODES:
+                    self._fail(e, "params subscription")
+                    break
+                attempt += 1
+                self._sleep_backoff(attempt)
+            except codec.CodecError as e:
+                log.error("bad params update: %s", e)
+                self._assembler.reset()
+                attempt += 1
+                self._sleep_backoff(attempt)
+
+    # ------------------------------------------------------------------ episodes
+
+    def _flush_episodes(self) -> bool:
+        while self._pending_episodes:
+            raw = self._pending_episodes[0]
+            try:
+                self._rpc_episode(raw, timeout=self._call_timeout_s, metadata=self._metadata)
+            except grpc.RpcError as e:
+                if e.code() in FATAL_CODES:
+                    self._pending_episodes.popleft()
+                    raise TransportError(
+                        f"episode report refused: {e.code().name}: {e.details()}"
+                    ) from e
+                return False
+            self._pending_episodes.popleft()
+        return True
+
+
+def _tree_map(fn: Any, tree: Any) -> Any:
+    if isinstance(tree, Mapping):
+        return {k: _tree_map(fn, v) for k, v in tree.items()}
+    return fn(tree)

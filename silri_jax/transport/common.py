@@ -1,0 +1,76 @@
+"""Names and options shared by the learner server and the actor client.
+
+Kept in one place so that the two ends cannot disagree about metadata keys, keepalive
+timings or which addresses count as loopback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from silri_jax.transport import silri_pb2 as pb
+
+PROTOCOL_VERSION: int = pb.PROTOCOL_VERSION
+SERVICE = "silri_jax.v1.Learner"
+
+# Per-call metadata (gRPC metadata keys must be lower case).
+MD_TOKEN = "x-silri-token"
+MD_PROTOCOL = "x-silri-protocol"
+MD_CONFIG = "x-silri-config-hash"
+MD_ACTOR = "x-silri-actor"
+
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# Room left in a params chunk for the message framing and piece headers.
+CHUNK_HEADROOM_BYTES = 64 * 1024
+
+# Keepalives find a dead peer (a killed learner behind a live TCP stack, a pulled cable)
+# within about keepalive_time + keepalive_timeout instead of never.
+KEEPALIVE_TIME_MS = 10_000
+KEEPALIVE_TIMEOUT_MS = 5_000
+
+
+def method(name: str) -> str:
+    return f"/{SERVICE}/{name}"
+
+
+def client_channel_options(max_message_bytes: int) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        # Reconnect quickly after a learner restart (gRPC's default backoff grows to 120 s).
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
+        ("grpc.enable_retries", 0),
+    ]
+
+
+def server_options(max_message_bytes: int) -> list[tuple[str, int]]:
+    return [
+        # The hard limit is twice the advertised one so that a message between the two
+        # reaches the handler and is refused there with a clear status (and counted).
+        ("grpc.max_receive_message_length", 2 * max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", KEEPALIVE_TIME_MS // 2),
+        ("grpc.http2.max_ping_strikes", 0),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+def is_loopback(address: str) -> bool:
+    """True when ``host:port`` names a loopback host (only those may skip the token)."""
+    host = address.rsplit(":", 1)[0] if ":" in address else address
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

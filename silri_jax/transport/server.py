@@ -1,0 +1,541 @@
+"""The learner's side of the transport: a gRPC server that stores transitions and pushes
+parameters.
+
+Design, and why:
+- Handlers take raw bytes and parse them here, so garbage, truncated, oversized or
+  non-finite messages are refused with a status naming the problem and counted, instead
+  of failing inside gRPC's deserializer with an opaque "Exception deserializing request".
+- One ingest thread calls ``on_transitions`` for every actor in turn: replay inserts are
+  never concurrent, deduplication by sequence number is decided in one place, and an Ack
+  is sent only after the callback returned (an ack means stored).
+- The ingest queue is bounded. When it is full the stream's reader stops reading, gRPC
+  flow control stops the actor's sender and the actor's outbox fills up: a slow learner
+  slows the actors down instead of dropping data or growing memory.
+- Parameters are encoded once per version and the same chunks go to every subscriber;
+  a subscriber always gets the newest version (latest wins) and never an older one.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hmac
+import logging
+import math
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from concurrent import futures
+from typing import Any
+
+import grpc
+
+from silri_jax.specs import EnvSpec
+from silri_jax.transport import codec
+from silri_jax.transport import common as c
+from silri_jax.transport import silri_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+TransitionsCallback = Callable[[codec.DecodedBatch], None]
+EpisodeCallback = Callable[[dict[str, Any]], None]
+
+
+class Refused(Exception):
+    """A request refused with a gRPC status; ``reason`` is the ``stats()`` counter key."""
+
+    def __init__(self, code: grpc.StatusCode, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+
+
+@dataclasses.dataclass
+class _Stream:
+    """One open StreamTransitions call: where its acks (or its failure) go."""
+
+    actor_id: str
+    acks: queue.SimpleQueue
+
+
+_END = object()
+_STOP = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class TLSConfig:
+    """PEM files for a TLS listener."""
+
+    cert_file: str
+    key_file: str
+
+
+class LearnerServer:
+    """gRPC server for actors; starts serving in the constructor.
+
+    Args:
+      spec: the env spec every actor must match (checked at handshake and per batch).
+      config_hash: the learner's config digest; an actor with another one is refused.
+      on_transitions: called from a single ingest thread with each new (deduplicated)
+        ``DecodedBatch``; insert into replay here. The arrays are read-only views valid
+        after the call, so copying into the buffer is the caller's one copy.
+      on_episode: called with a dict of episode statistics.
+      address: ``host:port``; loopback by default, port 0 picks a free port.
+      token: shared secret required in every call's metadata; mandatory off loopback.
+      tls: a ``TLSConfig`` (or ``(cert_file, key_file)``) to serve TLS.
+      max_message_bytes: the largest message accepted (and advertised to actors).
+      max_queue: bound of the ingest queue in batches.
+    """
+
+    def __init__(
+        self,
+        spec: EnvSpec,
+        config_hash: str,
+        on_transitions: TransitionsCallback,
+        on_episode: EpisodeCallback | None = None,
+        address: str = "127.0.0.1:0",
+        token: str | None = None,
+        tls: TLSConfig | tuple[str, str] | None = None,
+        max_message_bytes: int = c.DEFAULT_MAX_MESSAGE_BYTES,
+        max_queue: int = 64,
+        max_workers: int = 64,
+    ) -> None:
+        if not c.is_loopback(address) and not token:
+            raise ValueError(
+                f"binding {address!r} (not loopback) requires a shared token; pass token=..."
+            )
+        if max_message_bytes < 2 * c.CHUNK_HEADROOM_BYTES:
+            raise ValueError(f"max_message_bytes too small: {max_message_bytes}")
+        self.spec = spec
+        self.config_hash = config_hash
+        self.max_message_bytes = int(max_message_bytes)
+        self.server_id = uuid.uuid4().hex
+        self._on_transitions = on_transitions
+        self._on_episode = on_episode
+        self._token = token
+        self._lock = threading.Lock()
+        self._acked: dict[str, int] = {}
+        self._counters: collections.Counter[str] = collections.Counter()
+        self._refused: collections.Counter[str] = collections.Counter()
+        self._stopping = threading.Event()
+        self._ingest: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._params_cond = threading.Condition()
+        self._params_version = 0
+        self._params_chunks: list[bytes] = []
+        self._subscribers = 0
+
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="learner-rpc"),
+            options=c.server_options(self.max_message_bytes),
+        )
+        self._server.add_generic_rpc_handlers((self._handlers(),))
+        if tls is not None:
+            cert_file, key_file = (tls.cert_file, tls.key_file) if isinstance(tls, TLSConfig) \
+                else tls
+            with open(key_file, "rb") as fk, open(cert_file, "rb") as fc:
+                creds = grpc.ssl_server_credentials([(fk.read(), fc.read())])
+            self.port = self._server.add_secure_port(address, creds)
+        else:
+            self.port = self._server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"could not bind {address!r}")
+        self.address = f"{address.rsplit(':', 1)[0]}:{self.port}"
+        self._ingest_thread = threading.Thread(
+            target=self._ingest_loop, name="learner-ingest", daemon=True
+        )
+        self._ingest_thread.start()
+        self._server.start()
+
+    # ------------------------------------------------------------------ public API
+
+    def publish_params(self, version: int, params: Any) -> int:
+        """Encodes ``params`` once and pushes them to every subscriber; returns chunk count.
+
+        Versions must increase, also across learner restarts (``state_dict`` keeps the
+        last one), because actors never step back to an older version.
+        """
+        with self._params_cond:
+            if version <= self._params_version:
+                raise ValueError(
+                    f"params version {version} is not newer than {self._params_version}"
+                )
+        chunks = codec.encode_params(
+            version, params, self.max_message_bytes - c.CHUNK_HEADROOM_BYTES, time.time()
+        )
+        with self._params_cond:
+            self._params_version, self._params_chunks = version, chunks
+            self._params_cond.notify_all()
+        return len(chunks)
+
+    @property
+    def params_version(self) -> int:
+        return self._params_version
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for logging: received, duplicates, refused by reason, queue depth..."""
+        with self._lock:
+            return {
+                "received": self._counters["received"],
+                "duplicates": self._counters["duplicates"],
+                "gaps": self._counters["gaps"],
+                "batches": self._counters["batches"],
+                "episodes": self._counters["episodes"],
+                "refused": dict(self._refused),
+                "refused_total": sum(self._refused.values()),
+                "queue_depth": self._ingest.qsize(),
+                "actors": dict(self._acked),
+                "params_version": self._params_version,
+                "subscribers": self._subscribers,
+            }
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint must keep so a resumed learner still deduplicates resends."""
+        with self._lock:
+            return {"acked_seq": dict(self._acked), "params_version": self._params_version}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._acked = {str(k): int(v) for k, v in state.get("acked_seq", {}).items()}
+        with self._params_cond:
+            self._params_version = max(self._params_version, int(state.get("params_version", 0)))
+
+    def stop(self, grace: float | None = 1.0) -> None:
+        """Stops serving; batches still queued are not acked, so actors resend them."""
+        self._stopping.set()
+        with self._params_cond:
+            self._params_cond.notify_all()
+        self._server.stop(grace).wait()
+        self._ingest.put((None, _STOP))
+        self._ingest_thread.join(timeout=10)
+
+    def __enter__(self) -> LearnerServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop(grace=0.5)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _handlers(self) -> grpc.GenericRpcHandler:
+        # No (de)serializers: handlers see raw bytes and parse them themselves.
+        return grpc.method_handlers_generic_handler(
+            c.SERVICE,
+            {
+                "Handshake": grpc.unary_unary_rpc_method_handler(self._guard(self._handshake)),
+                "StreamTransitions": grpc.stream_stream_rpc_method_handler(
+                    self._stream_transitions
+                ),
+                "SubscribeParams": grpc.unary_stream_rpc_method_handler(self._subscribe_params),
+                "ReportEpisode": grpc.unary_unary_rpc_method_handler(
+                    self._guard(self._report_episode)
+                ),
+                "Ping": grpc.unary_unary_rpc_method_handler(self._guard(self._ping)),
+            },
+        )
+
+    def _refuse(self, context: grpc.ServicerContext, r: Refused) -> None:
+        with self._lock:
+            self._refused[r.reason] += 1
+        log.warning("refused %s: %s", r.reason, r.message)
+        context.abort(r.code, r.message)
+
+    def _guard(
+        self, fn: Callable[[bytes, grpc.ServicerContext], bytes]
+    ) -> Callable[[bytes, grpc.ServicerContext], bytes]:
+        """Turns ``Refused`` into a status and any other error into INTERNAL, never a crash."""
+
+        def wrapped(raw: bytes, context: grpc.ServicerContext) -> bytes:
+            try:
+                return fn(raw, context)
+            except Refused as r:
+                self._refuse(context, r)
+            except Exception as e:  # a handler bug must not take the server down
+                log.exception("handler failed")
+                self._refuse(context, Refused(grpc.StatusCode.INTERNAL, "internal", repr(e)))
+            raise AssertionError("unreachable")  # context.abort raises
+
+        return wrapped
+
+    def _metadata(self, context: grpc.ServicerContext) -> dict[str, str]:
+        return {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+
+    def _check_token(self, md: Mapping[str, str]) -> None:
+        if self._token is None:
+            return
+        got = md.get(c.MD_TOKEN, "")
+        if not hmac.compare_digest(got.encode(), self._token.encode()):
+            raise Refused(
+                grpc.StatusCode.UNAUTHENTICATED, "unauthenticated",
+                "missing or wrong token (metadata x-silri-token)",
+            )
+
+    def _check_call(self, context: grpc.ServicerContext, need_config: bool) -> dict[str, str]:
+        md = self._metadata(context)
+        self._check_token(md)
+        self._check_version(md.get(c.MD_PROTOCOL))
+        if need_config and md.get(c.MD_CONFIG) != self.config_hash:
+            raise Refused(
+                grpc.StatusCode.FAILED_PRECONDITION, "config_mismatch",
+                f"config hash {md.get(c.MD_CONFIG)!r} differs from the learner's "
+                f"{self.config_hash!r}",
+            )
+        return md
+
+    def _check_version(self, version: object) -> None:
+        if str(version) != str(c.PROTOCOL_VERSION):
+            raise Refused(
+                grpc.StatusCode.FAILED_PRECONDITION, "wrong_version",
+                f"protocol version {version} is not supported: the learner speaks protocol "
+                f"version {c.PROTOCOL_VERSION}",
+            )
+
+    def _check_size(self, raw: bytes, what: str) -> None:
+        if len(raw) > self.max_message_bytes:
+            raise Refused(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, "oversized",
+                f"{what} of {len(raw)} bytes exceeds the limit of {self.max_message_bytes} "
+                "bytes",
+            )
+
+    @staticmethod
+    def _parse(cls: type, raw: bytes) -> Any:
+        try:
+            return cls.FromString(raw)
+        except Exception as e:
+            raise Refused(
+                grpc.StatusCode.INVALID_ARGUMENT, "malformed",
+                f"malformed {cls.__name__}: cannot parse {len(raw)} bytes ({e})",
+            ) from e
+
+    # ------------------------------------------------------------------ unary calls
+
+    def _handshake(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self._check_token(self._metadata(context))
+        self._check_size(raw, "HandshakeRequest")
+        req = self._parse(pb.HandshakeRequest, raw)
+        self._check_version(req.protocol_version)
+        if req.config_hash != self.config_hash:
+            raise Refused(
+                grpc.StatusCode.FAILED_PRECONDITION, "config_mismatch",
+                f"config hash {req.config_hash!r} differs from the learner's "
+                f"{self.config_hash!r}",
+            )
+        if not req.actor_id:
+            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "invalid", "actor_id is empty")
+        try:
+            actor_spec = codec.env_spec_from_pb(req.env_spec)
+        except codec.CodecError as e:
+            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "invalid", str(e)) from e
+        diff = codec.describe_spec_difference(self.spec, actor_spec)
+        if diff:
+            raise Refused(
+                grpc.StatusCode.FAILED_PRECONDITION, "spec_mismatch", f"env spec differs: {diff}"
+            )
+        with self._lock:
+            acked = self._acked.get(req.actor_id, 0)
+        log.info("actor %s connected (acked seq %d)", req.actor_id, acked)
+        return pb.HandshakeReply(
+            protocol_version=c.PROTOCOL_VERSION, acked_seq=acked,
+            params_version=self._params_version, max_message_bytes=self.max_message_bytes,
+            server_id=self.server_id,
+        ).SerializeToString()
+
+    def _report_episode(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self._check_call(context, need_config=True)
+        self._check_size(raw, "EpisodeStats")
+        msg = self._parse(pb.EpisodeStats, raw)
+        stats: dict[str, Any] = {
+            "actor_id": msg.actor_id, "episode_id": msg.episode_id,
+            "episode_return": msg.episode_return, "length": msg.length,
+            "success": msg.success, "intervention_steps": msg.intervention_steps,
+            "duration_s": msg.duration_s, "params_version": msg.params_version,
+            **dict(msg.extra),
+        }
+        for k, v in stats.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                raise Refused(
+                    grpc.StatusCode.INVALID_ARGUMENT, "non_finite",
+                    f"field {k!r}: holds NaN or infinite values",
+                )
+        if self._on_episode is not None:
+            try:
+                self._on_episode(stats)
+            except Exception as e:
+                log.exception("on_episode failed")
+                raise Refused(
+                    grpc.StatusCode.INTERNAL, "callback_error", f"learner failed: {e!r}"
+                ) from e
+        with self._lock:
+            self._counters["episodes"] += 1
+        return pb.ReportReply(accepted=True).SerializeToString()
+
+    def _ping(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self._check_call(context, need_config=False)
+        self._check_size(raw, "PingRequest")
+        self._parse(pb.PingRequest, raw)
+        return pb.PingReply(
+            protocol_version=c.PROTOCOL_VERSION, params_version=self._params_version,
+            server_unix_s=time.time(), server_id=self.server_id,
+        ).SerializeToString()
+
+    # ------------------------------------------------------------------ params push
+
+    def _subscribe_params(self, raw: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
+        try:
+            self._check_call(context, need_config=True)
+            self._check_size(raw, "SubscribeRequest")
+            req = self._parse(pb.SubscribeRequest, raw)
+        except Refused as r:
+            self._refuse(context, r)
+            return
+        sent = int(req.have_version)
+        with self._lock:
+            self._subscribers += 1
+        try:
+            while context.is_active() and not self._stopping.is_set():
+                with self._params_cond:
+                    self._params_cond.wait_for(
+                        lambda s=sent: self._params_version > s or self._stopping.is_set(),
+                        timeout=1.0,
+                    )
+                    version, chunks = self._params_version, self._params_chunks
+                if version > sent and chunks:
+                    yield from chunks
+                    sent = version
+        finally:
+            with self._lock:
+                self._subscribers -= 1
+
+    # ------------------------------------------------------------------ transitions
+
+    def _stream_transitions(
+        self, request_iterator: Iterator[bytes], context: grpc.ServicerContext
+    ) -> Iterator[bytes]:
+        try:
+            md = self._check_call(context, need_config=True)
+        except Refused as r:
+            self._refuse(context, r)
+            return
+        stream = _Stream(md.get(c.MD_ACTOR, ""), queue.SimpleQueue())
+        reader = threading.Thread(
+            target=self._read_stream, args=(stream, request_iterator, context),
+            name=f"learner-read-{stream.actor_id}", daemon=True,
+        )
+        reader.start()
+        while True:
+            try:
+                item = stream.acks.get(timeout=0.5)
+            except queue.Empty:
+                if not context.is_active() or self._stopping.is_set():
+                    return
+                continue
+            if item is _END:
+                return
+            if isinstance(item, Refused):
+                self._refuse(context, item)
+                return
+            yield item
+
+    def _read_stream(
+        self, stream: _Stream, requests: Iterator[bytes], context: grpc.ServicerContext
+    ) -> None:
+        """Decodes a stream's batches and queues them for the ingest thread (blocking)."""
+        end: object = _END
+        try:
+            for raw in requests:
+                try:
+                    self._check_size(raw, "TransitionBatch")
+                    batch = self._decode(raw)
+                    if stream.actor_id and batch.actor_id != stream.actor_id:
+                        raise Refused(
+                            grpc.StatusCode.INVALID_ARGUMENT, "invalid",
+                            f"batch actor_id {batch.actor_id!r} differs from the stream's "
+                            f"{stream.actor_id!r}",
+                        )
+                except Refused as r:
+                    end = r
+                    break
+                if not self._put(stream, batch, context):
+                    return
+        except grpc.RpcError:
+            pass  # the actor went away; what it sent so far is still stored
+        except Exception as e:
+            log.exception("reading a transition stream failed")
+            end = Refused(grpc.StatusCode.INTERNAL, "internal", repr(e))
+        # The end marker goes through the ingest queue so it follows the stream's batches.
+        self._put(stream, end, context, force=True)
+
+    def _decode(self, raw: bytes) -> codec.DecodedBatch:
+        try:
+            return codec.decode_batch(self.spec, codec.parse_batch(raw))
+        except codec.CodecError as e:
+            if e.field == "TransitionBatch":
+                reason = "malformed"
+            elif "NaN" in e.problem:
+                reason = "non_finite"
+            else:
+                reason = "invalid"
+            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, reason, str(e)) from e
+
+    def _put(
+        self, stream: _Stream, item: object, context: grpc.ServicerContext, force: bool = False
+    ) -> bool:
+        while not self._stopping.is_set():
+            try:
+                self._ingest.put((stream, item), timeout=0.2)
+                return True
+            except queue.Full:
+                if not force and not context.is_active():
+                    return False
+        return False
+
+    def _ingest_loop(self) -> None:
+        while True:
+            stream, item = self._ingest.get()
+            if item is _STOP:
+                return
+            if item is _END or isinstance(item, Refused):
+                stream.acks.put(item)
+                continue
+            try:
+                ack = self._store(item)
+            except Refused as r:
+                stream.acks.put(r)
+                continue
+            stream.acks.put(ack)
+
+    def _store(self, batch: codec.DecodedBatch) -> bytes:
+        """Deduplicates by sequence number, hands new transitions over, returns the Ack."""
+        actor = batch.actor_id
+        with self._lock:
+            last = self._acked.get(actor, batch.first_seq - 1)
+        if batch.last_seq <= last:
+            with self._lock:
+                self._counters["duplicates"] += len(batch)
+            return pb.Ack(actor_id=actor, acked_seq=last).SerializeToString()
+        if batch.first_seq > last + 1:
+            # The learner resumed from a checkpoint older than what it had acked: the
+            # transitions in between are gone on both sides. Accept and count, rather than
+            # wedging the actor on data it no longer holds.
+            log.warning("actor %s: sequence gap %d..%d", actor, last + 1, batch.first_seq - 1)
+            with self._lock:
+                self._counters["gaps"] += batch.first_seq - last - 1
+        skip = max(0, last + 1 - batch.first_seq)
+        if skip:
+            with self._lock:
+                self._counters["duplicates"] += skip
+            batch = batch.slice(skip)
+        try:
+            self._on_transitions(batch)
+        except Exception as e:
+            log.exception("on_transitions failed")
+            raise Refused(
+                grpc.StatusCode.INTERNAL, "callback_error",
+                f"learner failed to store the batch: {e!r}",
+            ) from e
+        with self._lock:
+            self._acked[actor] = batch.last_seq
+            self._counters["received"] += len(batch)
+            self._counters["batches"] += 1
+        return pb.Ack(actor_id=actor, acked_seq=batch.last_seq).SerializeToString()
