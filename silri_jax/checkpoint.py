@@ -353,6 +353,13 @@ class Checkpointer:
             raise CheckpointError(
                 f"step {step} already exists in {self._directory}; it is never overwritten"
             ) from err
+        except Exception as err:
+            # Nothing was committed: the step's temporary directory is never listed and the
+            # next save removes it.
+            raise CheckpointError(
+                f"saving step {step} to {self._directory} failed, nothing was committed: "
+                f"{type(err).__name__}: {err}"
+            ) from err
         if not started:
             _log.warning(
                 "checkpoint step %d skipped: not newer than the latest step %s in %s",
