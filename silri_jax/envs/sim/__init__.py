@@ -1,0 +1,1 @@
+"""Simulated Panda tasks in MuJoCo."""
