@@ -284,7 +284,7 @@ def parse_batch(raw: bytes) -> pb.TransitionBatch:
     try:
         msg.ParseFromString(raw)
     except Exception as e:  # protobuf raises DecodeError (a Message.Error subclass)
-        raise CodecError("TransitionBatch", f"malformed message ({e})") from e
+        raise CodecError("TransitionBatch", f"cannot parse {len(raw)} bytes ({e})") from e
     return msg
 
 

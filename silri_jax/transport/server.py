@@ -476,7 +476,8 @@ class LearnerServer:
                 reason = "non_finite"
             else:
                 reason = "invalid"
-            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, reason, str(e)) from e
+            text = f"malformed TransitionBatch: {e.problem}" if reason == "malformed" else str(e)
+            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, reason, text) from e
 
     def _put(
         self, stream: _Stream, item: object, context: grpc.ServicerContext, force: bool = False
