@@ -50,6 +50,12 @@ class CMakeBuild(build_ext):
             f"-DPython_EXECUTABLE={sys.executable}",
             f"-DSILRI_PYTHON_MODULE_DIR={out_dir}",
         ]
+        # A cache configured by another interpreter (pip's temporary build environment)
+        # points at paths that no longer exist: start that configuration afresh.
+        stamp = build_dir / "python_executable.txt"
+        if stamp.exists() and stamp.read_text() != sys.executable:
+            (build_dir / "CMakeCache.txt").unlink(missing_ok=True)
+        stamp.write_text(sys.executable)
         extra = os.environ.get("SILRI_CMAKE_ARGS", "").split()
         subprocess.run(args + extra, check=True)
         jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))

@@ -1,0 +1,66 @@
+// Run-time settings of the loop. Each group travels to the control thread through its own
+// triple buffer, so changing gains from Python never stalls a tick.
+#pragma once
+
+#include <cstdint>
+
+#include "cpp_bridge/types.hpp"
+
+namespace cpp_bridge {
+
+/// Cartesian impedance gains and their filters (SERL's defaults).
+struct Gains {
+  Vec6 stiffness = (Vec6() << 2000, 2000, 2000, 150, 150, 150).finished();
+  Vec6 damping = (Vec6() << 89, 89, 89, 7, 7, 7).finished();
+  /// Per-axis clip on the pose error (m, m, m, rad, rad, rad): high stiffness stays
+  /// gentle in contact because the spring force is bounded by K * clip.
+  Vec6 error_clip = (Vec6() << 0.01, 0.01, 0.01, 0.05, 0.05, 0.05).finished();
+  double nullspace_stiffness = 10.0;
+  double nullspace_damping = 2.0 * 3.1622776601683795;  // 2 * sqrt(10)
+  /// First-order filter coefficients per tick (1 = no filtering).
+  double target_filter = 0.1;
+  double gain_filter = 0.01;
+  bool coriolis_feedforward = true;
+};
+
+/// Hard limits applied after mixing and after the controller.
+struct SafetyLimits {
+  Vec3 box_min = Vec3(-1.0, -1.0, -0.1);
+  Vec3 box_max = Vec3(1.0, 1.0, 1.5);
+  Quat orientation_ref = Quat::Identity();
+  double max_orientation_error = 3.2;  // rad from orientation_ref (> pi: unlimited)
+  double max_lin_speed = 0.5;          // m/s of the commanded target
+  double max_ang_speed = 2.0;          // rad/s of the commanded target
+  double max_dtau = 1.0;               // Nm per tick
+  VecJ tau_max;                        // per joint; empty: backend default
+};
+
+/// Teleop/policy arbitration.
+struct MixerConfig {
+  double deadband_lin = 0.005;  // m/s
+  double deadband_ang = 0.02;   // rad/s
+  bool require_button = true;
+  double policy_period_s = 0.1;  // interpolation time from the previous goal to a new one
+};
+
+/// How old an input may be before the loop stops trusting it.
+struct WatchdogConfig {
+  double policy_timeout_s = 0.5;   // older: hold the current target
+  double teleop_timeout_s = 0.1;   // older: the human contributes zero motion
+  double backend_timeout_s = 0.02; // backend state not advancing this long: fault
+};
+
+struct BridgeConfig {
+  double period_s = 0.001;
+  bool realtime = false;          // false: lockstep step(n); true: own thread
+  bool try_realtime_priority = true;
+  std::size_t timing_capacity = 1 << 16;  // ring of per-tick timings kept for benchmarks
+  Mode mode = Mode::kShared;
+  Gains gains;
+  SafetyLimits limits;
+  MixerConfig mixer;
+  WatchdogConfig watchdog;
+  VecJ q_nominal;  // nullspace posture; empty: the first measured q
+};
+
+}  // namespace cpp_bridge
