@@ -220,11 +220,16 @@ class ActorClient:
             self._returned_version = self._latest[0]
             return self._latest[0], self._latest[1]
 
-    @property
-    def params_published_unix_s(self) -> float:
-        """Learner wall-clock time at which the newest received version was published."""
+    def params_timing(self) -> tuple[int, float, float] | None:
+        """``(version, published_unix_s, received_unix_s)`` of the newest received version.
+
+        Both times are wall clocks (the learner's and this process's); on one machine their
+        difference is the push latency, and ``now - published`` the policy's staleness.
+        """
         with self._params_lock:
-            return 0.0 if self._latest is None else self._latest[2]
+            if self._latest is None:
+                return None
+            return self._latest[0], self._latest[2], self._latest[3]
 
     def report_episode(self, stats: Mapping[str, Any]) -> bool:
         """Sends episode statistics; kept and retried later when the learner is away.
@@ -309,7 +314,7 @@ class ActorClient:
         else:
             batch = _tree_map(np.asarray, dict(item))
         # Validate on the actor so a bad transition fails where it was produced.
-        codec.build_batch_pb(self.spec, self.actor_id, 1, batch)
+        codec.validate_batch(self.spec, batch)
         n = int(np.asarray(batch["rewards"]).shape[0])
         return [_tree_map(lambda a, i=i: a[i], batch) for i in range(n)]
 

@@ -224,15 +224,13 @@ def encode_batch(spec: EnvSpec, actor_id: str, first_seq: int, batch: Mapping[st
     return build_batch_pb(spec, actor_id, first_seq, batch).SerializeToString()
 
 
-def build_batch_pb(
-    spec: EnvSpec, actor_id: str, first_seq: int, batch: Mapping[str, Any]
-) -> pb.TransitionBatch:
+def validate_batch(spec: EnvSpec, batch: Mapping[str, Any]) -> int:
+    """Checks a columnar batch against ``spec`` without encoding it; returns N.
+
+    Raises ``CodecError`` naming the field on anything the learner would refuse.
+    """
     n = int(np.shape(batch["rewards"])[0])
-    if first_seq < 1:
-        raise CodecError("first_seq", f"sequence numbers start at 1, got {first_seq}")
-    msg = pb.TransitionBatch(actor_id=actor_id, first_seq=first_seq, num_transitions=n)
-    for group, target in (("observations", msg.observations),
-                          ("next_observations", msg.next_observations)):
+    for group in ("observations", "next_observations"):
         obs = batch[group]
         extra = set(obs) - set(spec.observation.entries)
         if extra:
@@ -240,29 +238,52 @@ def build_batch_pb(
         for key, s in spec.observation.entries.items():
             if key not in obs:
                 raise CodecError(f"{group}/{key}", "missing")
-            arr = np.asarray(obs[key])
-            _check_array(f"{group}/{key}", arr, s.dtype, (n, *s.shape))
-            target.append(tensor_to_pb(key, np.ascontiguousarray(arr)))
-    actions = np.asarray(batch["actions"], dtype=np.float32)
-    _check_array("actions", actions, "float32", (n, spec.action.dim))
-    msg.actions.CopyFrom(tensor_to_pb("actions", actions))
+            _check_array(f"{group}/{key}", np.asarray(obs[key]), s.dtype, (n, *s.shape))
+    actions = np.asarray(batch["actions"])
+    if actions.dtype.kind != "f":
+        raise CodecError("actions", f"dtype {actions.dtype}, expected float32")
+    _check_array("actions", actions.astype(np.float32, copy=False), "float32",
+                 (n, spec.action.dim))
     if spec.action.has_gripper:
         g = np.asarray(batch["gripper_actions"])
         if g.dtype.kind not in "iu" or g.shape != (n,):
             raise CodecError("gripper_actions", f"need integer [{n}], got {g.dtype}{g.shape}")
         if ((g < 0) | (g >= NUM_GRIPPER_ACTIONS)).any():
             raise CodecError("gripper_actions", f"values outside [0, {NUM_GRIPPER_ACTIONS})")
-        msg.gripper_actions.CopyFrom(tensor_to_pb("gripper_actions", g.astype(np.int32)))
     rewards = np.asarray(batch["rewards"], dtype=np.float32)
     _check_array("rewards", rewards, "float32", (n,))
-    msg.rewards.CopyFrom(tensor_to_pb("rewards", rewards))
     for k in _FLAG_KEYS:
         f = np.asarray(batch[k])
         if f.shape != (n,):
             raise CodecError(k, f"shape {f.shape}, expected {(n,)}")
         if not np.isin(f, (0, 1)).all():
             raise CodecError(k, "flags must be 0 or 1")
-        getattr(msg, k).CopyFrom(tensor_to_pb(k, f.astype(np.uint8)))
+    for k in ("episode_ids", "steps"):
+        a = np.asarray(batch[k])
+        if a.shape != (n,) or a.dtype.kind not in "iuf":
+            raise CodecError(k, f"need numbers [{n}], got {a.dtype}{a.shape}")
+    return n
+
+
+def build_batch_pb(
+    spec: EnvSpec, actor_id: str, first_seq: int, batch: Mapping[str, Any]
+) -> pb.TransitionBatch:
+    """Validates and encodes a columnar batch into a ``TransitionBatch`` message."""
+    if first_seq < 1:
+        raise CodecError("first_seq", f"sequence numbers start at 1, got {first_seq}")
+    n = validate_batch(spec, batch)
+    msg = pb.TransitionBatch(actor_id=actor_id, first_seq=first_seq, num_transitions=n)
+    for group, target in (("observations", msg.observations),
+                          ("next_observations", msg.next_observations)):
+        for key in spec.observation.entries:
+            target.append(tensor_to_pb(key, np.ascontiguousarray(batch[group][key])))
+    msg.actions.CopyFrom(tensor_to_pb("actions", np.asarray(batch["actions"], np.float32)))
+    if spec.action.has_gripper:
+        g = np.asarray(batch["gripper_actions"], np.int32)
+        msg.gripper_actions.CopyFrom(tensor_to_pb("gripper_actions", g))
+    msg.rewards.CopyFrom(tensor_to_pb("rewards", np.asarray(batch["rewards"], np.float32)))
+    for k in _FLAG_KEYS:
+        getattr(msg, k).CopyFrom(tensor_to_pb(k, np.asarray(batch[k]).astype(np.uint8)))
     msg.episode_ids.CopyFrom(tensor_to_pb("episode_ids", np.asarray(batch["episode_ids"],
                                                                     dtype=np.int64)))
     msg.steps.CopyFrom(tensor_to_pb("steps", np.asarray(batch["steps"], dtype=np.int32)))
