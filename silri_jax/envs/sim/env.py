@@ -163,8 +163,8 @@ class PandaSimEnv(gym.Env):
         closed = TASKS[self.config.task].defaults.start_gripper_closed
         d.qpos[self._fadr] = GRIPPER_CLOSED_CTRL if closed else GRIPPER_OPEN_CTRL
         if closed and hasattr(self.task, "peg_half"):
-            d.qpos[self._fadr] = self.task.peg_half
-        d.ctrl[self._gripper] = GRIPPER_CLOSED_CTRL if closed else GRIPPER_OPEN_CTRL
+            d.qpos[self._fadr] = self.task.peg_half  # fingers resting on the held peg
+        d.ctrl[self._gripper] = d.qpos[self._fadr[0]]
         self.task.reset(m, d, self._rng)
         mujoco.mj_forward(m, d)
         noise = np.asarray(self.config.resolved("start_noise"))
@@ -231,6 +231,9 @@ class PandaSimEnv(gym.Env):
             "gripper_closing": bool(self.data.ctrl[self._gripper] < 0.02),
             "step": self._steps,
             "max_episode_steps": int(self.config.resolved("max_episode_steps")),
+            "action_scale_pos": float(self.config.resolved("action_scale_pos")),
+            "action_mode": self.config.action_mode,
+            "has_gripper": self.has_gripper,
             "success": self.task.success(self.model, self.data),
         }
         out.update(self.task.privileged(self.model, self.data))

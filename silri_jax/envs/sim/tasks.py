@@ -154,8 +154,8 @@ class InsertPeg(Task):
     insert_depth = 0.025
     x_range = (0.45, 0.60)
     y_range = (-0.12, 0.12)
-    # The fingertips (TCP) sit 10 mm below the peg's centre: the pads hold its upper part.
-    grasp_offset = -0.010
+    # Peg centre 10 mm above the TCP (hand z 0.1034): the pads hold its upper part.
+    peg_centre_in_hand = 0.0934
 
     def build(self, spec: mujoco.MjSpec) -> None:
         fixture = spec.worldbody.add_body(name="hole", pos=[0.5, 0.0, scene.TABLE_HEIGHT])
@@ -174,14 +174,18 @@ class InsertPeg(Task):
             scene.add_box(fixture, f"hole_wall{i}", [sx, sy, d / 2], [px, py, d / 2], rgba,
                           dynamic=False)
         fixture.add_site(name="hole_top", pos=[0.0, 0.0, d], size=[0.003, 0.003, 0.003])
-        peg = spec.worldbody.add_body(name="peg", pos=[0.5, 0.0, 0.3])
-        peg.add_freejoint(name="peg_joint")
-        scene.add_box(peg, "peg_geom", [self.peg_half, self.peg_half, self.peg_half_len],
-                      rgba=(0.9, 0.6, 0.1, 1.0), mass=0.03)
+        # The peg is held rigidly: a child of the hand. A two-finger grasp of a square peg
+        # pivots about the finger axis on the first contact in MuJoCo, which turns the task
+        # into a contact-tuning problem rather than the precision problem it is meant to be.
+        hand = spec.body("hand")
+        peg = hand.add_body(name="peg", pos=[0.0, 0.0, self.peg_centre_in_hand])
+        g = scene.add_box(peg, "peg_geom", [self.peg_half, self.peg_half, self.peg_half_len],
+                          rgba=(0.9, 0.6, 0.1, 1.0), mass=0.03)
+        g.contype, g.conaffinity = scene.OBJECT_CONTYPE, scene.OBJECT_CONTYPE
+        for finger in ("left_finger", "right_finger"):
+            spec.add_exclude(bodyname1=finger, bodyname2="peg")
 
     def bind(self, model: mujoco.MjModel) -> None:
-        self._qadr = _free_qpos_adr(model, "peg_joint")
-        self._dadr = _free_dof_adr(model, "peg_joint")
         self._peg = model.body("peg").id
         self._hole = model.body("hole").id
         self._hole_site = model.site("hole_top").id
@@ -191,19 +195,14 @@ class InsertPeg(Task):
         # Moving a static body is a model change; kinematics pick it up on the next forward.
         model.body_pos[self._hole] = [rng.uniform(*self.x_range), rng.uniform(*self.y_range),
                                       scene.TABLE_HEIGHT]
-        mujoco.mj_kinematics(model, data)
-        tcp = data.site_xpos[self._ee]
-        rot = data.site_xmat[self._ee].reshape(3, 3)
-        # The peg hangs along the gripper axis, its frame aligned with the hand's yaw.
-        centre = tcp - self.grasp_offset * rot[:, 2]
-        data.qpos[self._qadr : self._qadr + 3] = centre
-        hand_yaw = np.arctan2(rot[1, 0], rot[0, 0])
-        data.qpos[self._qadr + 3 : self._qadr + 7] = rotations.yaw_quat(hand_yaw)
-        data.qvel[self._dadr : self._dadr + 6] = 0.0
+        # The grasp is never quite the same: the peg sits a few millimetres off nominal.
+        offset = rng.uniform([-0.002, 0.0, -0.004], [0.002, 0.0, 0.004])
+        model.body_pos[self._peg] = np.array([0.0, 0.0, self.peg_centre_in_hand]) + offset
 
     def peg_bottom(self, data: mujoco.MjData) -> np.ndarray:
+        # The peg's z axis is the hand's, pointing down along the gripper.
         rot = data.xmat[self._peg].reshape(3, 3)
-        return data.xpos[self._peg] - self.peg_half_len * rot[:, 2]
+        return data.xpos[self._peg] + self.peg_half_len * rot[:, 2]
 
     def success(self, model: mujoco.MjModel, data: mujoco.MjData) -> bool:
         bottom = self.peg_bottom(data)

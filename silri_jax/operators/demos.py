@@ -1,0 +1,88 @@
+"""Recording demonstrations with a simulated operator in the demo file's episode format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from silri_jax.data.demos import Episode
+from silri_jax.operators.simulated import SimulatedOperator
+
+
+def _zero_action(env: gym.Env) -> Any:
+    space = env.action_space
+    if isinstance(space, gym.spaces.Dict):
+        return {"action": np.zeros(space["action"].shape, np.float32), "gripper": 1}
+    return np.zeros(space.shape, np.float32)
+
+
+def record_demonstrations(
+    env: gym.Env,
+    n: int = 20,
+    profile: str = "expert",
+    seed: int = 0,
+    only_successful: bool = True,
+    max_attempts: int | None = None,
+) -> list[Episode]:
+    """Runs ``n`` operator-driven episodes on a made env (``silri_jax.envs.make``).
+
+    Each episode is seeded ``seed, seed + 1, ...``, so a demo set is reproducible. The
+    operator drives every step; actions stored are the executed ones from ``info`` (after
+    clipping), and every episode keeps its true final observation. Failed episodes are
+    dropped when ``only_successful`` (then at most ``max_attempts``, default ``3 n``, run).
+    """
+    if n <= 0:
+        raise ValueError(f"number of demonstrations must be positive, got {n}")
+    wrapper = env
+    while not hasattr(wrapper, "operator"):
+        if not hasattr(wrapper, "env"):
+            raise ValueError("record_demonstrations needs an env built by silri_jax.envs.make")
+        wrapper = wrapper.env
+    previous = wrapper.operator
+    wrapper.operator = SimulatedOperator(profile, always=True, seed=seed)
+    episodes: list[Episode] = []
+    attempts = max_attempts or 3 * n
+    try:
+        for i in range(attempts):
+            if len(episodes) >= n:
+                break
+            ep = _run_episode(env, seed + i)
+            if ep is not None and (ep[1] or not only_successful):
+                episodes.append(ep[0])
+    finally:
+        wrapper.operator = previous
+    if len(episodes) < n:
+        raise RuntimeError(
+            f"only {len(episodes)} of {n} demonstrations succeeded in {attempts} attempts"
+        )
+    return episodes
+
+
+def _run_episode(env: gym.Env, seed: int) -> tuple[Episode, bool] | None:
+    obs, _ = env.reset(seed=seed)
+    frames = {k: [v] for k, v in obs.items()}
+    actions, grippers, rewards, terms, truncs = [], [], [], [], []
+    zero = _zero_action(env)
+    while True:
+        obs, reward, terminated, truncated, info = env.step(zero)
+        for k, v in obs.items():
+            frames[k].append(v)
+        actions.append(info["executed_action"])
+        grippers.append(info.get("executed_gripper_action", 1))
+        rewards.append(reward)
+        terms.append(terminated)
+        truncs.append(truncated)
+        if terminated or truncated:
+            break
+    has_gripper = isinstance(env.action_space, gym.spaces.Dict)
+    episode = Episode(
+        observations={k: np.stack(v) for k, v in frames.items()},
+        actions=np.stack(actions).astype(np.float32),
+        rewards=np.asarray(rewards, np.float32),
+        terminated=np.asarray(terms, np.uint8),
+        truncated=np.asarray(truncs, np.uint8),
+        gripper_actions=np.asarray(grippers, np.int32) if has_gripper else None,
+    )
+    return episode, bool(info.get("success", False))

@@ -1,0 +1,50 @@
+"""Skill profiles: how well a simulated operator executes what the scripted expert wants.
+
+One code path for every operator; a profile only changes numbers. The perturbations mimic
+what limits a real teleoperator: hand tremor (noise), a consistent drift (bias, drawn per
+episode), reaction time, moments of hesitation, occasional wrong moves and timid
+corrections (gain below one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class SkillProfile:
+    name: str
+    noise_std: float  # Gaussian noise on each normalised action dimension
+    bias: float  # norm of a constant per-episode bias on the translation dims
+    reaction_delay: int  # env steps between noticing a problem and taking over
+    hesitation_prob: float  # chance per step to freeze (zero action) ...
+    hesitation_steps: int  # ... for this many steps
+    wrong_move_prob: float  # chance per step of a random action (gripper included)
+    gain: float  # fraction of the expert's correction actually applied
+
+    def __post_init__(self) -> None:
+        if self.noise_std < 0 or self.bias < 0 or self.reaction_delay < 0:
+            raise ValueError(f"profile {self.name!r}: noise, bias and delay must be >= 0")
+        for f in ("hesitation_prob", "wrong_move_prob"):
+            if not 0.0 <= getattr(self, f) <= 1.0:
+                raise ValueError(f"profile {self.name!r}: {f} must be a probability")
+        if not 0.0 < self.gain <= 1.5:
+            raise ValueError(f"profile {self.name!r}: gain must be in (0, 1.5]")
+
+
+PROFILES: dict[str, SkillProfile] = {
+    p.name: p
+    for p in (
+        SkillProfile("expert", 0.02, 0.0, 1, 0.0, 0, 0.0, 1.0),
+        SkillProfile("skilled", 0.10, 0.05, 2, 0.03, 2, 0.01, 0.8),
+        SkillProfile("unskilled", 0.35, 0.20, 4, 0.10, 4, 0.06, 0.5),
+    )
+}
+
+
+def get_profile(name_or_profile: str | SkillProfile) -> SkillProfile:
+    if isinstance(name_or_profile, SkillProfile):
+        return name_or_profile
+    if name_or_profile not in PROFILES:
+        raise ValueError(f"unknown skill profile {name_or_profile!r}; known: {sorted(PROFILES)}")
+    return PROFILES[name_or_profile]
