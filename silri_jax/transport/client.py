@@ -122,17 +122,28 @@ class ActorClient:
         ]
         if token:
             self._metadata.append((c.MD_TOKEN, token))
-        options = c.client_channel_options(self._max_message_bytes)
+        # Two connections: parameters must not queue behind megabytes of pixels in the
+        # same TCP stream (head-of-line blocking would add the outbox's transfer time to
+        # every push). A local subchannel pool keeps gRPC from merging them.
+        options = [*c.client_channel_options(self._max_message_bytes),
+                   ("grpc.use_local_subchannel_pool", 1)]
+        root = None
         if tls_root_cert:
             with open(tls_root_cert, "rb") as f:
-                creds = grpc.ssl_channel_credentials(root_certificates=f.read())
-            self._channel = grpc.secure_channel(address, creds, options=options)
-        else:
-            self._channel = grpc.insecure_channel(address, options=options)
+                root = f.read()
+
+        def channel() -> grpc.Channel:
+            if root is not None:
+                creds = grpc.ssl_channel_credentials(root_certificates=root)
+                return grpc.secure_channel(address, creds, options=options)
+            return grpc.insecure_channel(address, options=options)
+
+        self._channel, self._params_channel = channel(), channel()
         ch = self._channel
         self._rpc_handshake = ch.unary_unary(c.method("Handshake"), _identity, _identity)
         self._rpc_stream = ch.stream_stream(c.method("StreamTransitions"), _identity, _identity)
-        self._rpc_params = ch.unary_stream(c.method("SubscribeParams"), _identity, _identity)
+        self._rpc_params = self._params_channel.unary_stream(
+            c.method("SubscribeParams"), _identity, _identity)
         self._rpc_episode = ch.unary_unary(c.method("ReportEpisode"), _identity, _identity)
         self._rpc_ping = ch.unary_unary(c.method("Ping"), _identity, _identity)
 
@@ -289,6 +300,7 @@ class ActorClient:
         for t in self._threads:
             t.join(timeout=5)
         self._channel.close()
+        self._params_channel.close()
 
     def __enter__(self) -> ActorClient:
         return self

@@ -212,7 +212,13 @@ def stack_transitions(spec: EnvSpec, transitions: Sequence[Mapping[str, Any]]) -
     return out
 
 
-def encode_batch(spec: EnvSpec, actor_id: str, first_seq: int, batch: Mapping[str, Any]) -> bytes:
+def encode_batch(
+    spec: EnvSpec,
+    actor_id: str,
+    first_seq: int,
+    batch: Mapping[str, Any],
+    share_frames: bool = True,
+) -> bytes:
     """Encodes a columnar batch into a serialized ``TransitionBatch``.
 
     ``batch`` holds ``observations``/``next_observations`` (dicts of [N, ...] arrays),
@@ -221,7 +227,7 @@ def encode_batch(spec: EnvSpec, actor_id: str, first_seq: int, batch: Mapping[st
     gripper, ``gripper_actions`` [N]. Raises ``CodecError`` on anything the learner would
     refuse, so a bad transition fails in the actor where it was made.
     """
-    return build_batch_pb(spec, actor_id, first_seq, batch).SerializeToString()
+    return build_batch_pb(spec, actor_id, first_seq, batch, share_frames).SerializeToString()
 
 
 def validate_batch(spec: EnvSpec, batch: Mapping[str, Any]) -> int:
@@ -266,17 +272,33 @@ def validate_batch(spec: EnvSpec, batch: Mapping[str, Any]) -> int:
 
 
 def build_batch_pb(
-    spec: EnvSpec, actor_id: str, first_seq: int, batch: Mapping[str, Any]
+    spec: EnvSpec,
+    actor_id: str,
+    first_seq: int,
+    batch: Mapping[str, Any],
+    share_frames: bool = True,
 ) -> pb.TransitionBatch:
-    """Validates and encodes a columnar batch into a ``TransitionBatch`` message."""
+    """Validates and encodes a columnar batch into a ``TransitionBatch`` message.
+
+    With ``share_frames`` a next observation identical to the following transition's
+    observation is sent once (about halves pixel traffic in a continuous stream).
+    """
     if first_seq < 1:
         raise CodecError("first_seq", f"sequence numbers start at 1, got {first_seq}")
     n = validate_batch(spec, batch)
     msg = pb.TransitionBatch(actor_id=actor_id, first_seq=first_seq, num_transitions=n)
-    for group, target in (("observations", msg.observations),
-                          ("next_observations", msg.next_observations)):
-        for key in spec.observation.entries:
-            target.append(tensor_to_pb(key, np.ascontiguousarray(batch[group][key])))
+    obs, nxt = batch["observations"], batch["next_observations"]
+    following = np.zeros(n, np.uint8)
+    if share_frames:
+        for i in range(n - 1):
+            following[i] = all(np.array_equal(nxt[k][i], obs[k][i + 1]) for k in obs)
+    explicit = np.flatnonzero(following == 0)
+    for key in spec.observation.entries:
+        msg.observations.append(tensor_to_pb(key, np.ascontiguousarray(obs[key])))
+        rows = np.asarray(nxt[key])
+        rows = rows if len(explicit) == n else rows[explicit]
+        msg.next_observations.append(tensor_to_pb(key, np.ascontiguousarray(rows)))
+    msg.next_is_following.CopyFrom(tensor_to_pb("next_is_following", following))
     msg.actions.CopyFrom(tensor_to_pb("actions", np.asarray(batch["actions"], np.float32)))
     if spec.action.has_gripper:
         g = np.asarray(batch["gripper_actions"], np.int32)
@@ -318,8 +340,13 @@ def decode_batch(spec: EnvSpec, msg: pb.TransitionBatch) -> DecodedBatch:
         raise CodecError("actor_id", "missing")
     if msg.first_seq < 1:
         raise CodecError("first_seq", f"sequence numbers start at 1, got {msg.first_seq}")
+    following = _field(msg, "next_is_following", "uint8", (n,))
+    if (following > 1).any() or following[-1] != 0:
+        raise CodecError("next_is_following", "flags must be 0 or 1 and the last one 0")
+    explicit = np.flatnonzero(following == 0)
+    m = len(explicit)
     data: dict[str, Any] = {}
-    for group in ("observations", "next_observations"):
+    for group, rows in (("observations", n), ("next_observations", m)):
         tensors = getattr(msg, group)
         by_name = {}
         for t in tensors:
@@ -334,9 +361,18 @@ def decode_batch(spec: EnvSpec, msg: pb.TransitionBatch) -> DecodedBatch:
                 f"unexpected {sorted(extra)}"
             )
         data[group] = {
-            k: tensor_from_pb(by_name[k], f"{group}/{k}", s.dtype, (n, *s.shape), finite=True)
+            k: tensor_from_pb(by_name[k], f"{group}/{k}", s.dtype, (rows, *s.shape), finite=True)
             for k, s in spec.observation.entries.items()
         }
+    if m < n:  # rebuild the shared rows: next_observations[i] = observations[i + 1]
+        shared = np.flatnonzero(following)
+        full = {}
+        for k, explicit_rows in data["next_observations"].items():
+            arr = np.empty_like(data["observations"][k])
+            arr[explicit] = explicit_rows
+            arr[shared] = data["observations"][k][shared + 1]
+            full[k] = arr
+        data["next_observations"] = full
     data["actions"] = _field(msg, "actions", "float32", (n, spec.action.dim), finite=True)
     if spec.action.has_gripper:
         g = _field(msg, "gripper_actions", "int32", (n,))

@@ -70,7 +70,7 @@ class EnvSpec(_message.Message):
     def __init__(self, observations: _Optional[_Iterable[_Union[TensorSpec, _Mapping]]] = ..., action_dim: _Optional[int] = ..., has_gripper: _Optional[bool] = ...) -> None: ...
 
 class TransitionBatch(_message.Message):
-    __slots__ = ("actor_id", "first_seq", "num_transitions", "observations", "next_observations", "actions", "gripper_actions", "rewards", "terminated", "truncated", "is_intervention", "episode_ids", "steps")
+    __slots__ = ("actor_id", "first_seq", "num_transitions", "observations", "next_observations", "actions", "gripper_actions", "rewards", "terminated", "truncated", "is_intervention", "episode_ids", "steps", "next_is_following")
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
     NUM_TRANSITIONS_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +84,7 @@ class TransitionBatch(_message.Message):
     IS_INTERVENTION_FIELD_NUMBER: _ClassVar[int]
     EPISODE_IDS_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_IS_FOLLOWING_FIELD_NUMBER: _ClassVar[int]
     actor_id: str
     first_seq: int
     num_transitions: int
@@ -97,7 +98,8 @@ class TransitionBatch(_message.Message):
     is_intervention: Tensor
     episode_ids: Tensor
     steps: Tensor
-    def __init__(self, actor_id: _Optional[str] = ..., first_seq: _Optional[int] = ..., num_transitions: _Optional[int] = ..., observations: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., next_observations: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., actions: _Optional[_Union[Tensor, _Mapping]] = ..., gripper_actions: _Optional[_Union[Tensor, _Mapping]] = ..., rewards: _Optional[_Union[Tensor, _Mapping]] = ..., terminated: _Optional[_Union[Tensor, _Mapping]] = ..., truncated: _Optional[_Union[Tensor, _Mapping]] = ..., is_intervention: _Optional[_Union[Tensor, _Mapping]] = ..., episode_ids: _Optional[_Union[Tensor, _Mapping]] = ..., steps: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+    next_is_following: Tensor
+    def __init__(self, actor_id: _Optional[str] = ..., first_seq: _Optional[int] = ..., num_transitions: _Optional[int] = ..., observations: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., next_observations: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., actions: _Optional[_Union[Tensor, _Mapping]] = ..., gripper_actions: _Optional[_Union[Tensor, _Mapping]] = ..., rewards: _Optional[_Union[Tensor, _Mapping]] = ..., terminated: _Optional[_Union[Tensor, _Mapping]] = ..., truncated: _Optional[_Union[Tensor, _Mapping]] = ..., is_intervention: _Optional[_Union[Tensor, _Mapping]] = ..., episode_ids: _Optional[_Union[Tensor, _Mapping]] = ..., steps: _Optional[_Union[Tensor, _Mapping]] = ..., next_is_following: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ("actor_id", "acked_seq")

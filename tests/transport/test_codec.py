@@ -60,6 +60,23 @@ def test_intervention_flags_survive_every_transition():
     np.testing.assert_array_equal(d.data["is_intervention"].astype(bool), flags)
 
 
+def test_shared_next_frames_are_sent_once_and_rebuilt_exactly():
+    spec = small_pixel_spec()
+    b = make_batch(spec, 12, seed=4)
+    for k in spec.observation.entries:  # a continuous stream with an episode end at 5
+        b["next_observations"][k][:-1] = b["observations"][k][1:]
+        b["next_observations"][k][5] = b["next_observations"][k][5][::-1]  # reset frame
+    shared = codec.encode_batch(spec, "a", 1, b)
+    plain = codec.encode_batch(spec, "a", 1, b, share_frames=False)
+    per_frame = 16 * 16 * 3 * 2
+    assert len(plain) - len(shared) >= 10 * per_frame  # rows 0-4 and 6-10 not resent
+    for raw in (shared, plain):
+        d = codec.decode_batch(spec, codec.parse_batch(raw))
+        for k in spec.observation.entries:
+            np.testing.assert_array_equal(d.data["next_observations"][k],
+                                          b["next_observations"][k])
+
+
 def test_slice_drops_a_prefix():
     spec = state_spec()
     d = _roundtrip(spec, make_batch(spec, 5), first_seq=10).slice(2)
