@@ -1,0 +1,70 @@
+"""The C++ bridge's MuJoCo backend behind the env's controller interface.
+
+In lockstep mode the bridge steps the very ``MjModel``/``MjData`` the env renders (it gets
+their C addresses), running the same impedance law as ``PyImpedanceController`` in C++.
+The env still writes the gripper actuator's ``ctrl``; it is passed on with each target so a
+backend that owns the gripper command sees the same value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from silri_jax.envs import rotations
+from silri_jax.envs.controllers import ARM_JOINTS, ControllerState, ImpedanceParams
+
+
+class BridgeController:
+    backend = "cpp"
+
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        data: mujoco.MjData,
+        params: ImpedanceParams | None = None,
+        posture: np.ndarray | None = None,
+        site: str = "ee_site",
+        **kwargs: Any,
+    ) -> None:
+        from silri_jax.bridge import Bridge
+
+        self.model, self.data = model, data
+        self._site = model.site(site).id
+        self._qadr = np.array([model.jnt_qposadr[model.joint(j).id] for j in ARM_JOINTS])
+        self._dadr = np.array([model.jnt_dofadr[model.joint(j).id] for j in ARM_JOINTS])
+        self._gripper = model.actuator("gripper").id
+        self._bridge = Bridge(backend="mujoco", model=model, data=data, **kwargs)
+        self._params = params
+        self._posture = posture
+
+    def reset(self) -> None:
+        mujoco.mj_forward(self.model, self.data)
+        if hasattr(self._bridge, "reset"):
+            self._bridge.reset()
+        pos = self.data.site_xpos[self._site].copy()
+        quat = rotations.mat_to_quat(self.data.site_xmat[self._site].reshape(3, 3))
+        self.set_target(pos, quat)
+
+    def set_target(self, pos: np.ndarray, quat_wxyz: np.ndarray) -> None:
+        self._bridge.set_policy_target(
+            np.asarray(pos, np.float64),
+            rotations.quat_normalize(quat_wxyz),
+            float(self.data.ctrl[self._gripper]),
+        )
+
+    def step(self, n: int) -> None:
+        self._bridge.step(int(n))
+        mujoco.mj_forward(self.model, self.data)
+
+    def state(self) -> ControllerState:
+        d = self.data
+        return ControllerState(
+            ee_pos=d.site_xpos[self._site].copy(),
+            ee_quat=rotations.mat_to_quat(d.site_xmat[self._site].reshape(3, 3)),
+            q=d.qpos[self._qadr].copy(),
+            dq=d.qvel[self._dadr].copy(),
+            tau=d.qfrc_applied[self._dadr].copy(),
+        )
