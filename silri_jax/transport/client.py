@@ -318,16 +318,11 @@ class ActorClient:
 
     def _split(self, item: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Validates and splits a transition or batch into per-transition dicts."""
-        rewards = np.asarray(item["rewards"])
-        if rewards.ndim == 0:
-            batch = {k: (v if k in ("observations", "next_observations") else np.asarray(v))
-                     for k, v in item.items()}
-            batch = _tree_map(lambda a: np.asarray(a)[None], batch)
-        else:
-            batch = _tree_map(np.asarray, dict(item))
+        if np.ndim(item["rewards"]) == 0:
+            return [codec.validate_transition(self.spec, item)]
+        batch = _tree_map(np.asarray, dict(item))
         # Validate on the actor so a bad transition fails where it was produced.
-        codec.validate_batch(self.spec, batch)
-        n = int(np.asarray(batch["rewards"]).shape[0])
+        n = codec.validate_batch(self.spec, batch)
         return [_tree_map(lambda a, i=i: a[i], batch) for i in range(n)]
 
     def _sleep_backoff(self, attempt: int) -> None:

@@ -11,6 +11,7 @@ the message's bytes; the arrays are read-only views).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -269,6 +270,52 @@ def validate_batch(spec: EnvSpec, batch: Mapping[str, Any]) -> int:
         if a.shape != (n,) or a.dtype.kind not in "iuf":
             raise CodecError(k, f"need numbers [{n}], got {a.dtype}{a.shape}")
     return n
+
+
+def validate_transition(spec: EnvSpec, t: Mapping[str, Any]) -> dict[str, Any]:
+    """Checks one transition (no batch axis) cheaply; returns it with arrays normalised.
+
+    The per-step path of the actor: attribute checks and one ``isfinite`` per float
+    field, no encoding. Raises ``CodecError`` naming the field.
+    """
+    out: dict[str, Any] = {}
+    entries = spec.observation.entries
+    for group in ("observations", "next_observations"):
+        obs = t[group]
+        if obs.keys() != entries.keys():
+            raise CodecError(group, f"keys {sorted(obs)} differ from spec {sorted(entries)}")
+        g = {}
+        for key, s in entries.items():
+            a = np.asarray(obs[key])
+            if a.dtype.name != s.dtype or a.shape != s.shape:
+                raise CodecError(f"{group}/{key}", f"{a.dtype}{a.shape}, expected "
+                                 f"{s.dtype}{s.shape}")
+            if s.dtype != "uint8" and not np.isfinite(a).all():
+                raise CodecError(f"{group}/{key}", "holds NaN or infinite values")
+            g[key] = a
+        out[group] = g
+    a = np.asarray(t["actions"], dtype=np.float32)
+    if a.shape != (spec.action.dim,):
+        raise CodecError("actions", f"shape {a.shape}, expected {(spec.action.dim,)}")
+    if not np.isfinite(a).all():
+        raise CodecError("actions", "holds NaN or infinite values")
+    out["actions"] = a
+    if spec.action.has_gripper:
+        g = t["gripper_actions"]
+        if int(g) != g or not 0 <= int(g) < NUM_GRIPPER_ACTIONS:
+            raise CodecError("gripper_actions", f"{g!r} outside [0, {NUM_GRIPPER_ACTIONS})")
+        out["gripper_actions"] = int(g)
+    r = float(t["rewards"])
+    if not math.isfinite(r):
+        raise CodecError("rewards", "holds NaN or infinite values")
+    out["rewards"] = r
+    for k in _FLAG_KEYS:
+        if t[k] not in (0, 1):
+            raise CodecError(k, f"flags must be 0 or 1, got {t[k]!r}")
+        out[k] = int(t[k])
+    out["episode_ids"] = int(t["episode_ids"])
+    out["steps"] = int(t["steps"])
+    return out
 
 
 def build_batch_pb(

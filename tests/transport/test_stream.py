@@ -215,3 +215,23 @@ def test_episode_stats_reach_the_learner():
 def test_non_loopback_bind_requires_a_token():
     with pytest.raises(ValueError, match="token"):
         LearnerServer(state_spec(), CONFIG_HASH, Recorder(), address="0.0.0.0:0")
+
+
+def test_send_refuses_a_bad_transition_on_the_actor_naming_the_field():
+    spec = small_pixel_spec()
+    with LearnerServer(spec, CONFIG_HASH, Recorder()) as srv, \
+            ActorClient(srv.address, spec, CONFIG_HASH, "a0") as cl:
+        t = row(make_batch(spec, 1), 0)
+        t["observations"] = dict(t["observations"], state=np.full(5, np.nan, np.float32))
+        with pytest.raises(codec.CodecError, match="observations/state"):
+            cl.send(t)
+        t = row(make_batch(spec, 1), 0)
+        t["next_observations"] = dict(t["next_observations"])
+        t["next_observations"]["images/front"] = np.zeros((16, 16, 3), np.float32)
+        with pytest.raises(codec.CodecError, match="next_observations/images/front"):
+            cl.send(t)
+        t = row(make_batch(spec, 1), 0)
+        t["is_intervention"] = 0.5
+        with pytest.raises(codec.CodecError, match="is_intervention"):
+            cl.send(t)
+        assert cl.stats()["queued"] == 0
