@@ -9,12 +9,15 @@ Same design as ``ReplayBuffer`` (frame ring + transition ring, ``ring.RingIndex`
 bookkeeping on the host): every transition links its own true next-observation frame, and
 evicted transitions are dropped from the valid window before their frames are reused.
 
-Insertion: validated transitions are staged on the host and written in fixed-size chunks
-(``chunk_size`` transitions, ``2 * chunk_size`` frames, padded) by one jitted function
-with the storage donated, so XLA updates the buffers in place and compiles once. The
-writes are scatters with out-of-range padding rows dropped: a ring chunk may wrap, which a
-single ``dynamic_update_slice`` cannot express. Staged transitions become visible to
-``sample_fn`` on ``flush()`` (called by ``storage`` and automatically when a chunk fills).
+Insertion: ``insert``/``insert_many`` (any thread, e.g. the gRPC ingest) only validate and
+stage on the host. ``flush()`` (or ``storage``), called by the thread that runs the
+learner's update, writes the staged transitions in fixed-size chunks (``chunk_size``
+transitions, ``2 * chunk_size`` frames, padded) with one jitted function whose storage
+argument is donated, so XLA updates the buffers in place and compiles once. Only that
+thread touches the device arrays: a write from another thread would donate (delete) the
+buffers an update in flight is reading. The writes are scatters with out-of-range padding
+rows dropped: a ring chunk may wrap, which a single ``dynamic_update_slice`` cannot
+express.
 
 ``sample_fn(storage, key) -> batch`` is pure and has the ``specs.example_batch`` layout,
 so it composes into a jitted update (``lax.scan`` over UTD groups included).
@@ -66,7 +69,7 @@ class DeviceReplay:
 
     Args:
       spec, capacity, image_codec, frame_ratio: as ``ReplayBuffer``.
-      chunk_size: transitions per device write (the host stages until this many).
+      chunk_size: transitions per device write (a fixed shape: one compilation).
       device: where the storage lives (default: the first jax device).
     """
 
@@ -145,15 +148,13 @@ class DeviceReplay:
     @property
     def storage(self) -> Storage:
         """The device pytree ``sample_fn`` reads; flushes staged transitions first."""
-        with self._lock:
-            self.flush()
-            return self._storage
+        return self.flush()
 
     # ----------------------------------------------------------------- insert
     def insert(self, obs: Mapping[str, Any], action: Any, reward: float, terminated: bool,
                truncated: bool, next_obs: Mapping[str, Any], is_intervention: bool,
                episode_id: int, step: int, gripper_action: int | None = None) -> None:
-        """One transition (staged until a chunk fills or ``flush``)."""
+        """One transition, staged on the host until ``flush``."""
         if not isinstance(obs, Mapping) or not isinstance(next_obs, Mapping):
             raise ValueError("obs and next_obs must be dicts of arrays")
         self.insert_many(
@@ -165,31 +166,25 @@ class DeviceReplay:
     def insert_many(self, obs: Mapping[str, Any], action: Any, reward: Any, terminated: Any,
                     truncated: Any, next_obs: Mapping[str, Any], is_intervention: Any,
                     episode_id: Any, step: Any, gripper_action: Any = None) -> None:
-        """N transitions (leading axis N), validated as a whole before staging."""
+        """N transitions (leading axis N), validated as a whole, staged until ``flush``."""
         chunk = validate_chunk(self.spec, obs, action, reward, terminated, truncated, next_obs,
                                is_intervention, episode_id, step, gripper_action)
         with self._lock:
             self._pending.append(_copy_chunk(chunk))
             self._pending_len += len(chunk)
-            if self._pending_len >= self.chunk_size:
-                self._drain(keep_partial=True)
 
-    def flush(self) -> None:
-        """Writes every staged transition to the device."""
+    def flush(self) -> Storage:
+        """Writes every staged transition to the device; returns the storage.
+
+        Call from the thread that runs the update (see the module docstring).
+        """
         with self._lock:
-            self._drain(keep_partial=False)
-
-    def _drain(self, keep_partial: bool) -> None:
-        if not self._pending:
-            return
-        merged = _concat_chunks(self._pending)
-        n = len(merged)
-        full = n - n % self.chunk_size if keep_partial else n
-        for lo in range(0, full, self.chunk_size):
-            self._write_chunk(merged.slice(lo, min(lo + self.chunk_size, full)))
-        rest = merged.slice(full, n)
-        self._pending = [rest] if len(rest) else []
-        self._pending_len = len(rest)
+            if self._pending:
+                merged = _concat_chunks(self._pending)
+                self._pending, self._pending_len = [], 0
+                for lo in range(0, len(merged), self.chunk_size):
+                    self._write_chunk(merged.slice(lo, lo + self.chunk_size))
+            return self._storage
 
     def _write_chunk(self, chunk: TransitionChunk) -> None:
         n, c = len(chunk), self.chunk_size

@@ -103,3 +103,37 @@ def test_staging_flush_and_bad_input():
     assert dev.num_inserted == 3
     with pytest.raises(ValueError, match="empty"):
         DeviceReplay(spec, 4).sample(jax.random.key(0), 2)
+
+
+def test_ingest_thread_stages_while_the_update_thread_flushes_and_samples():
+    import threading
+    import time
+
+    dev = DeviceReplay(pixel_spec(), 32, chunk_size=8)
+    insert_step(dev, 0, 0)
+    stop, errors = threading.Event(), []
+
+    def ingest():
+        ep, t = 0, 1
+        try:
+            while not stop.is_set():
+                insert_step(dev, ep, t, terminated=t == 6)
+                ep, t = (ep + 1, 0) if t == 6 else (ep, t + 1)
+                time.sleep(0.0005)
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+
+    fn = jax.jit(dev.sample_fn(16))
+    check_links(to_host(fn(dev.flush(), jax.random.key(0))))  # compile before racing
+    thread = threading.Thread(target=ingest)
+    thread.start()
+    try:
+        start, i = time.monotonic(), 0
+        while (i < 20 or time.monotonic() - start < 1.0) and time.monotonic() - start < 30:
+            check_links(to_host(fn(dev.flush(), jax.random.key(i))))
+            i += 1
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors
+    assert dev.num_inserted > 32 and i >= 20
