@@ -159,7 +159,10 @@ class ActorClient:
         self._fatal: TransportError | None = None
         self._stream_epoch = 0
         self._batch_cap = self._max_batch
-        self._counters: collections.Counter[str] = collections.Counter()
+        self._counters: collections.Counter[str] = collections.Counter({
+            k: 0 for k in ("queued", "sent", "batches_sent", "acked", "connects", "reconnects",
+                           "ack_timeouts", "params_received")
+        })
         self._server_id = ""
         self._current_call: Any = None
 
