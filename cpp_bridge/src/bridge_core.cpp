@@ -309,7 +309,7 @@ void BridgeCore::first_tick(const RobotState& s) {
   commanded_.q.normalize();
   controller_.reset(s, gains_buf_.read(), cfg_.q_nominal);
   controller_.set_gains(gains_buf_.read());
-  mixer_.reset(commanded_, 0.0, ignore_old_goal_);
+  mixer_.reset(commanded_, -1.0, ignore_old_goal_);  // gripper: no command yet
   backend_wd_.reset(s.stamp_s, clock_->now_ns());
   ignore_old_goal_ = false;
   started_ = true;

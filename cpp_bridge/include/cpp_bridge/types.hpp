@@ -44,7 +44,7 @@ const char* fault_name(Fault f);
 /// The latest policy goal: an absolute end-effector pose.
 struct PolicyTarget {
   Pose pose;
-  double gripper = 0.0;  // opening command forwarded to the backend, [0, 1]
+  double gripper = 0.0;  // opening command forwarded to the backend, [0, 1]; < 0: none
   std::int64_t stamp_ns = -1;  // clock time at which it was written (-1: never)
   std::uint64_t seq = 0;
 };

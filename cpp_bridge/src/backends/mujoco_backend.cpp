@@ -72,7 +72,7 @@ bool MujocoBackend::write(const Command& c) {
     const int v = vadr_[i];
     d_->qfrc_applied[v] = c.tau[i] + (cfg_.gravity_compensation ? d_->qfrc_bias[v] : 0.0);
   }
-  if (gripper_ >= 0) {
+  if (gripper_ >= 0 && c.gripper >= 0) {  // negative: no gripper command yet
     const mjtNum* range = m_->actuator_ctrlrange + 2 * gripper_;
     const double g = std::fmin(1.0, std::fmax(0.0, c.gripper));
     d_->ctrl[gripper_] = range[0] + g * (range[1] - range[0]);
