@@ -59,9 +59,7 @@ def make(
     cfg = SimConfig.from_mapping(task_name, values)
     base = PandaSimEnv(cfg)
     env = base
-    if cfg.cameras and (cfg.crops or cfg.image_size != base.config.image_size):
-        env = wrappers.ImageCropResize(env, cfg.crops, cfg.image_size)
-    elif cfg.crops:
+    if cfg.crops or (cfg.render_size and cfg.render_size != cfg.image_size):
         env = wrappers.ImageCropResize(env, cfg.crops, cfg.image_size)
     env = wrappers.WorkspaceClip(
         env, cfg.resolved("workspace_low"), cfg.resolved("workspace_high")

@@ -38,7 +38,8 @@ class SimConfig:
     controller: str = "auto"  # "python", "cpp" or "auto"
     control_hz: float = 10.0
     cameras: tuple[str, ...] = ()  # e.g. ("front", "wrist") for pixel observations
-    image_size: int = 128  # rendered size; crops and resizes are a wrapper
+    image_size: int = 128  # size the policy sees
+    render_size: int | None = None  # rendered size (default image_size); crop + resize wrap
     crops: Mapping[str, tuple[int, int, int, int]] | None = None  # cam -> top, left, h, w
     success_reward: float = 10.0
     step_reward: float = -0.05
@@ -128,7 +129,7 @@ class PandaSimEnv(gym.Env):
         obs = {
             specs.STATE_KEY: gym.spaces.Box(-np.inf, np.inf, (self.state_dim,), np.float32)
         }
-        size = config.image_size
+        size = config.render_size or config.image_size
         for cam in config.cameras:
             obs[specs.IMAGE_PREFIX + cam] = gym.spaces.Box(0, 255, (size, size, 3), np.uint8)
         self.observation_space = gym.spaces.Dict(obs)
