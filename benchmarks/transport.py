@@ -48,7 +48,9 @@ def actor_params(seed: int) -> dict[str, Any]:
     }
 
 
-def run_actor(idx: int, address: str, obs: str, ready: Any, go: Any, stop: Any, out: Any) -> None:
+def run_actor(
+    idx: int, address: str, obs: str, ready: Any, go: Any, stop: Any, out: Any, t0: Any
+) -> None:
     """One actor process: steps a fake env as fast as it can and streams every step."""
     from silri_jax.transport.client import ActorClient
 
@@ -71,8 +73,9 @@ def run_actor(idx: int, address: str, obs: str, ready: Any, go: Any, stop: Any, 
     while not stop.is_set():
         if client.latest_params() is not None:  # swap parameters between steps
             version, published, received = client.params_timing()
-            push_ms[version] = (received - published) * 1e3
-        if published is not None:
+            if published >= t0.value > 0:  # versions published in the measured window
+                push_ms[version] = (received - published) * 1e3
+        if published is not None and t0.value > 0:
             staleness.append(time.time() - published)
         o = {k: v[(sent + idx) % pool] for k, v in frames.items()}
         no = {k: v[(sent + idx + 1) % pool] for k, v in frames.items()}
@@ -90,7 +93,7 @@ def run_actor(idx: int, address: str, obs: str, ready: Any, go: Any, stop: Any, 
     client.close()
     stale = np.asarray(staleness) if staleness else np.zeros(1)
     out.put({"actor": f"actor-{idx}", "sent": sent, "flushed": flushed, "stats": stats,
-             "push_ms": list(push_ms.values()),
+             "push_ms": list(push_ms.values())
              "staleness_p99": float(np.percentile(stale, 99)),
              "staleness_max": float(stale.max())})
 
@@ -165,8 +168,9 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     ready = [ctx.Event() for _ in range(a.actors)]
     go, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    t0_wall = ctx.Value("d", 0.0)  # start of the measured window (wall clock)
     procs = [ctx.Process(target=run_actor, args=(i, server.address, a.obs, ready[i], go, stop,
-                                                  out), daemon=True)
+                                                  out, t0_wall), daemon=True)
              for i in range(a.actors)]
     for pr in procs:
         pr.start()
@@ -188,6 +192,7 @@ def main() -> None:
     go.set()
     time.sleep(min(2.0, a.seconds / 5))  # warm-up: connections, first params, JIT-free
     n0, t0 = sink.inserted, time.perf_counter()
+    t0_wall.value = time.time()
     time.sleep(a.seconds)
     n1, t1 = sink.inserted, time.perf_counter()
     stop.set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -457,14 +457,40 @@ def _key_name(entry: Any) -> str:
     return str(entry)
 
 
-def flatten_params(tree: Any) -> dict[str, np.ndarray]:
-    """Flattens a pytree into ``{"a/b/c": array}`` by key path (host numpy arrays)."""
-    import jax
+def _is_plain(tree: Any) -> bool:
+    """True for nested dicts/lists/tuples of arrays: flattened without importing jax."""
+    if type(tree) is dict:
+        return all(isinstance(k, str) and _is_plain(v) for k, v in tree.items())
+    if type(tree) in (list, tuple):
+        return all(_is_plain(v) for v in tree)
+    return isinstance(tree, np.ndarray | np.generic | float | int)
+
+
+def _plain_leaves(tree: Any, prefix: tuple[str, ...] = ()) -> Iterable[tuple[str, Any]]:
+    # Same order and names as jax.tree_util with key paths (dict keys sorted).
+    if type(tree) is dict:
+        for k in sorted(tree):
+            yield from _plain_leaves(tree[k], (*prefix, k))
+    elif type(tree) in (list, tuple):
+        for i, v in enumerate(tree):
+            yield from _plain_leaves(v, (*prefix, str(i)))
+    else:
+        yield "/".join(prefix), tree
+
+
+def _leaves_with_names(tree: Any) -> list[tuple[str, Any]]:
+    if _is_plain(tree):
+        return list(_plain_leaves(tree))
+    import jax  # any other pytree (flax FrozenDict, dataclasses, jax arrays...)
 
     leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return [("/".join(_key_name(p) for p in path), leaf) for path, leaf in leaves]
+
+
+def flatten_params(tree: Any) -> dict[str, np.ndarray]:
+    """Flattens a pytree into ``{"a/b/c": array}`` by key path (host numpy arrays)."""
     out: dict[str, np.ndarray] = {}
-    for path, leaf in leaves:
-        name = "/".join(_key_name(p) for p in path)
+    for name, leaf in _leaves_with_names(tree):
         if name in out:
             raise CodecError(name, "two leaves flatten to the same name")
         out[name] = np.asarray(leaf)
@@ -485,10 +511,8 @@ def unflatten_params(named: Mapping[str, np.ndarray], template: Any | None = Non
                 node = node.setdefault(p, {})
             node[last] = arr
         return root
-    import jax
-
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
-    names = ["/".join(_key_name(p) for p in path) for path, _ in leaves]
+    pairs = _leaves_with_names(template)
+    names = [n for n, _ in pairs]
     missing = set(names) - set(named)
     extra = set(named) - set(names)
     if missing or extra:
@@ -497,7 +521,7 @@ def unflatten_params(named: Mapping[str, np.ndarray], template: Any | None = Non
             f"unexpected {sorted(extra)}"
         )
     out = []
-    for name, (_, leaf) in zip(names, leaves, strict=True):
+    for name, leaf in pairs:
         arr = named[name]
         ref = np.asarray(leaf)
         if arr.shape != ref.shape or arr.dtype != ref.dtype:
@@ -505,7 +529,21 @@ def unflatten_params(named: Mapping[str, np.ndarray], template: Any | None = Non
                 f"params/{name}", f"{arr.dtype}{arr.shape}, template {ref.dtype}{ref.shape}"
             )
         out.append(arr)
-    return jax.tree_util.tree_unflatten(treedef, out)
+    if _is_plain(template):
+        it = iter(out)
+        return _rebuild(template, it)
+    import jax
+
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), out)
+
+
+def _rebuild(template: Any, leaves: Iterator[np.ndarray]) -> Any:
+    if type(template) is dict:
+        rebuilt = {k: _rebuild(template[k], leaves) for k in sorted(template)}
+        return {k: rebuilt[k] for k in template}
+    if type(template) in (list, tuple):
+        return type(template)(_rebuild(v, leaves) for v in template)
+    return next(leaves)
 
 
 def encode_params(

@@ -209,3 +209,18 @@ def test_assembler_is_latest_wins_and_never_goes_back():
     asm2.add(v4[0])
     with pytest.raises(codec.CodecError, match="chunk"):
         asm2.add(v4[2])
+
+
+def test_params_from_jax_pytrees_keep_their_type_and_names():
+    jnp = pytest.importorskip("jax.numpy", reason="jax pytrees need jax (a core dependency)")
+    from flax.core import FrozenDict
+
+    plain = _params()
+    frozen = FrozenDict({"actor": {k: {kk: jnp.asarray(vv) for kk, vv in v.items()}
+                                   for k, v in plain["actor"].items()}})
+    v, got = codec.decode_params(codec.encode_params(1, frozen, 1 << 20), template=frozen)
+    assert isinstance(got, FrozenDict)
+    assert list(codec.flatten_params(got)) == [k for k in codec.flatten_params(plain)
+                                               if k.startswith("actor/")]
+    np.testing.assert_array_equal(got["actor"]["Dense_0"]["kernel"],
+                                  plain["actor"]["Dense_0"]["kernel"])
