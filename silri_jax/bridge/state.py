@@ -1,0 +1,63 @@
+"""What the bridge reports: a typed view of one published control-loop state."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from silri_jax.cpp_bridge import _bridge
+
+
+@dataclasses.dataclass(frozen=True)
+class BridgeState:
+    """The newest state published by the control loop.
+
+    ``intervened_ticks`` and ``ticks_since_last_read`` count since the previous
+    ``state()`` call, so a 10 Hz env step that reads once per step learns whether the human
+    acted at any tick of its window even if the latest tick was not an intervention.
+    Poses: position in metres, quaternion (w, x, y, z).
+    """
+
+    time: float
+    tick: int
+    ee_position: np.ndarray
+    ee_quat: np.ndarray
+    ee_twist: np.ndarray
+    q: np.ndarray
+    dq: np.ndarray
+    tau: np.ndarray
+    target_position: np.ndarray
+    target_quat: np.ndarray
+    mode: str
+    intervention: bool
+    intervened_ticks: int
+    ticks_since_last_read: int
+    policy_stale: bool
+    teleop_stale: bool
+    gripper: float
+    fault: str
+    fault_message: str
+
+    @property
+    def faulted(self) -> bool:
+        return self.fault != "none"
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> BridgeState:
+        values = dict(raw)
+        values["mode"] = _bridge.Mode(raw["mode"]).name.lower()
+        values["fault"] = _FAULT_NAMES[_bridge.Fault(raw["fault"])]
+        for key in ("tick", "intervened_ticks", "ticks_since_last_read"):
+            values[key] = int(raw[key])
+        return cls(**values)
+
+
+_FAULT_NAMES = {
+    _bridge.Fault.NONE: "none",
+    _bridge.Fault.BACKEND_STALE: "backend_stale",
+    _bridge.Fault.DISCONNECTED: "disconnected",
+    _bridge.Fault.NON_FINITE_STATE: "non_finite_state",
+    _bridge.Fault.BACKEND_ERROR: "backend_error",
+}

@@ -1,0 +1,16 @@
+"""Shared fixtures of the bridge tests."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+ASSETS = pathlib.Path(__file__).parent / "assets"
+REPO = pathlib.Path(__file__).resolve().parents[2]
+PANDA_XML = REPO / "silri_jax" / "envs" / "sim" / "assets" / "panda.xml"
+
+
+@pytest.fixture
+def arm7_xml() -> pathlib.Path:
+    return ASSETS / "arm7.xml"

@@ -1,0 +1,52 @@
+"""Ctrl-C interrupts a blocking bridge call (step in lockstep, wait in real-time mode)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+SCRIPT = """
+import sys
+from silri_jax.bridge import Bridge
+run = sys.argv[1]
+b = Bridge("test", run=run)
+if run == "realtime":
+    b.start()
+print("ready", flush=True)
+try:
+    if run == "realtime":
+        b.wait(120.0)
+    else:
+        b.step(10**12)
+except KeyboardInterrupt:
+    b.close()
+    print("interrupted", flush=True)
+    sys.exit(3)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("run", ["lockstep", "realtime"])
+def test_sigint_interrupts_blocking_call(run: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, run], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # let the call block
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=20)
+        latency = time.perf_counter() - sent
+        out = proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert rc == 3, out
+    assert "interrupted" in out
+    assert latency < 10.0
