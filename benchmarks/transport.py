@@ -93,7 +93,7 @@ def run_actor(
     client.close()
     stale = np.asarray(staleness) if staleness else np.zeros(1)
     out.put({"actor": f"actor-{idx}", "sent": sent, "flushed": flushed, "stats": stats,
-             "push_ms": list(push_ms.values())
+             "push_ms": list(push_ms.values()),
              "staleness_p99": float(np.percentile(stale, 99)),
              "staleness_max": float(stale.max())})
 

@@ -218,7 +218,8 @@ def test_params_from_jax_pytrees_keep_their_type_and_names():
     plain = _params()
     frozen = FrozenDict({"actor": {k: {kk: jnp.asarray(vv) for kk, vv in v.items()}
                                    for k, v in plain["actor"].items()}})
-    v, got = codec.decode_params(codec.encode_params(1, frozen, 1 << 20), template=frozen)
+    version, got = codec.decode_params(codec.encode_params(1, frozen, 1 << 20), template=frozen)
+    assert version == 1
     assert isinstance(got, FrozenDict)
     assert list(codec.flatten_params(got)) == [k for k in codec.flatten_params(plain)
                                                if k.startswith("actor/")]
