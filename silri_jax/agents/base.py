@@ -1,0 +1,348 @@
+"""What every agent shares: its state pytree, per-network optimizers, feature extraction,
+per-example randomness that is independent of the device count, and the UTD scan.
+
+An agent is a Python object holding static structure (modules, optimizers, config) and
+pure jitted functions over an ``AgentState`` pytree:
+
+    state = agent.init(rng)
+    state, metrics = agent.update(state, batch)      # batch leaves: [utd, B, ...]
+    state, metrics = agent.pretrain(state, batch)    # batch leaves: [steps, B, ...]
+    actor_params = agent.actor_params(state)         # only what an actor needs
+    action, gripper = agent.act(actor_params, obs, rng, deterministic)
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import pathlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import chex
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from silri_jax.networks.encoders import apply_backbone, make_backbone, random_shift
+from silri_jax.specs import GRIPPER_STAY, IMAGE_PREFIX, Batch, EnvSpec, example_batch
+
+Params = Any
+Metrics = dict[str, jax.Array]
+
+
+@flax.struct.dataclass
+class AgentState:
+    """The whole learner state of one agent; a pytree, so it jits, shards and checkpoints.
+
+    ``params`` / ``opt_states`` are keyed by network name; ``target_params`` holds the
+    Polyak-averaged copies; ``frozen`` the frozen image backbone (loaded once from a
+    file or initialised from the config seed, never optimised); ``counters`` integer
+    counters such as the number of behaviour-policy updates.
+    """
+
+    params: dict[str, Params]
+    target_params: dict[str, Params]
+    opt_states: dict[str, Any]
+    frozen: dict[str, Params]
+    rng: jax.Array
+    step: jax.Array
+    counters: dict[str, jax.Array]
+
+
+def make_optimizer(lr: float, grad_clip: float | None) -> optax.GradientTransformation:
+    """Adam, optionally preceded by a global-norm clip. One per network."""
+    parts = []
+    if grad_clip is not None and grad_clip > 0:
+        parts.append(optax.clip_by_global_norm(grad_clip))
+    parts.append(optax.adam(lr))
+    return optax.chain(*parts)
+
+
+def polyak(target: Params, online: Params, tau: float) -> Params:
+    return jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
+
+
+def example_keys(key: jax.Array, n_local: int, axis_name: str | None) -> jax.Array:
+    """One key per example, indexed by the example's position in the *global* batch.
+
+    Noise drawn from these keys is the same whether the batch sits on one device or is
+    split over N, which is what makes N-device updates equal 1-device updates.
+    """
+    offset = jax.lax.axis_index(axis_name) * n_local if axis_name else 0
+    idx = offset + jnp.arange(n_local)
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
+
+
+def example_normal(
+    key: jax.Array, n_local: int, shape: tuple[int, ...], axis_name: str | None
+) -> jax.Array:
+    keys = example_keys(key, n_local, axis_name)
+    return jax.vmap(lambda k: jax.random.normal(k, shape))(keys)
+
+
+def pmean(tree: Any, axis_name: str | None) -> Any:
+    return jax.lax.pmean(tree, axis_name) if axis_name else tree
+
+
+def batch_size_of(batch: Batch) -> int:
+    return batch["actions"].shape[0]
+
+
+def grasp_penalty(batch: Batch, penalty: float) -> jax.Array:
+    """Per-transition gripper penalty: the env's ``grasp_penalty`` field when present,
+    otherwise ``penalty`` whenever the gripper command was not 'stay'."""
+    if "grasp_penalty" in batch:
+        return batch["grasp_penalty"]
+    return jnp.where(batch["gripper_actions"] != GRIPPER_STAY, penalty, 0.0)
+
+
+class Agent(abc.ABC):
+    """The interface every algorithm implements (see the module docstring)."""
+
+    name: str = "agent"
+    #: which buffers the learner samples ``update`` batches from:
+    #: "mixed" (half D_R, half D_I), "intervention" (D_I only) or "demos".
+    batch_source: str = "mixed"
+
+    def __init__(self, config: ml_collections.ConfigDict, spec: EnvSpec) -> None:
+        self.config = config
+        self.spec = spec
+        self.action_dim = spec.action.dim
+        self.has_gripper = spec.action.has_gripper
+        self.has_images = bool(spec.observation.image_keys)
+        self.backbone = make_backbone(config.encoder.backbone) if self.has_images else None
+        self.axis_name: str | None = None
+        self._build()
+        self._jit_update = jax.jit(self._update, donate_argnums=(0,))
+        self._jit_pretrain = jax.jit(self._pretrain, donate_argnums=(0,))
+        self._jit_act = jax.jit(self._act, static_argnames=("deterministic",))
+
+    # ---- to implement -------------------------------------------------------------------
+    @abc.abstractmethod
+    def _build(self) -> None:
+        """Creates ``self.modules`` (name -> flax module, called on features) and
+        ``self.optimizers`` (name -> optax transformation) and ``self.target_names``."""
+
+    @abc.abstractmethod
+    def _update_group(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        """One UTD group; ``batch`` leaves are [utd, B_local, ...]."""
+
+    @abc.abstractmethod
+    def _act_from_features(
+        self, actor_params: Params, feats: Mapping[str, jax.Array], key: jax.Array, det: bool
+    ) -> tuple[jax.Array, jax.Array | None]:
+        """Continuous action [B, d] and gripper command [B] (or None)."""
+
+    #: networks an actor needs (exported by ``actor_params``)
+    actor_networks: tuple[str, ...] = ()
+
+    def _pretrain_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        raise ValueError(f"agent {self.name!r} has no pre-training")
+
+    # ---- construction ---------------------------------------------------------------------
+    def init(self, rng: jax.Array) -> AgentState:
+        """Initialises every network, its optimizer state and the targets."""
+        rng, *keys = jax.random.split(rng, len(self.modules) + 1)
+        feats = self._dummy_features()
+        params = {}
+        for (name, module), key in zip(sorted(self.modules.items()), keys, strict=True):
+            params[name] = self._init_module(name, module, key, feats)
+        opt_states = {n: self.optimizers[n].init(params[n]) for n in params}
+        targets = {n: jax.tree.map(jnp.copy, params[n]) for n in self.target_names}
+        return AgentState(
+            params=params,
+            target_params=targets,
+            opt_states=opt_states,
+            frozen=self._init_frozen(),
+            rng=rng,
+            step=jnp.zeros((), jnp.int32),
+            counters={k: jnp.zeros((), jnp.int32) for k in self.counter_names},
+        )
+
+    counter_names: tuple[str, ...] = ()
+
+    def _init_module(self, name: str, module: nn.Module, key: jax.Array, feats: Any) -> Params:
+        args = self._init_args(name, feats)
+        return module.init({"params": key, "dropout": key}, *args)["params"]
+
+    def _init_args(self, name: str, feats: Any) -> tuple:
+        return (feats,)
+
+    def _dummy_features(self) -> dict[str, jax.Array]:
+        obs = jax.tree.map(jnp.asarray, example_batch(self.spec, 1)["observations"])
+        if not self.has_images:
+            return obs
+        frozen = self._init_frozen()
+        return apply_backbone(self.backbone, frozen["backbone"], obs)
+
+    def _init_frozen(self) -> dict[str, Params]:
+        if not self.has_images:
+            return {}
+        cached = getattr(self, "_frozen_cache", None)
+        if cached is not None:
+            return cached
+        path = self.config.encoder.get("pretrained_path", "")
+        if path:
+            from silri_jax.networks.pretrained import load_backbone_params
+
+            params = load_backbone_params(pathlib.Path(path), self.backbone)
+        else:
+            # No file: a seeded init that the actor reproduces exactly from the same config.
+            h, w, _ = next(
+                s.shape
+                for k, s in self.spec.observation.entries.items()
+                if k.startswith(IMAGE_PREFIX)
+            )
+            params = self.backbone.init(
+                jax.random.PRNGKey(self.config.encoder.seed), jnp.zeros((1, h, w, 3), jnp.uint8)
+            )["params"]
+        self._frozen_cache = {"backbone": params}
+        return self._frozen_cache
+
+    # ---- shared pieces ----------------------------------------------------------------------
+    def features(
+        self, state_frozen: Mapping, obs: Mapping[str, jax.Array], key: jax.Array | None
+    ) -> dict[str, jax.Array]:
+        """Backbone features of ``obs`` (random-shift augmented when ``key`` is given)."""
+        if not self.has_images:
+            return dict(obs)
+        obs = dict(obs)
+        if key is not None and self.config.encoder.augment_pad > 0:
+            for i, k in enumerate(sorted(k for k in obs if k.startswith(IMAGE_PREFIX))):
+                keys = example_keys(jax.random.fold_in(key, i), obs[k].shape[0], self.axis_name)
+                obs[k] = jax.vmap(random_shift, in_axes=(0, 0, None))(
+                    keys, obs[k], self.config.encoder.augment_pad
+                )
+        feats = apply_backbone(self.backbone, state_frozen["backbone"], obs)
+        return jax.tree.map(jax.lax.stop_gradient, feats)
+
+    def batch_features(
+        self, state: AgentState, batch: Batch, key: jax.Array
+    ) -> tuple[dict[str, jax.Array], dict[str, jax.Array]]:
+        """Features of obs and next obs from ONE backbone pass over both."""
+        n = batch_size_of(batch)
+        both = jax.tree.map(
+            lambda a, b: jnp.concatenate([a, b], 0),
+            dict(batch["observations"]),
+            dict(batch["next_observations"]),
+        )
+        feats = self.features(state.frozen, both, key if self.has_images else None)
+        return (
+            jax.tree.map(lambda x: x[:n], feats),
+            jax.tree.map(lambda x: x[n:], feats),
+        )
+
+    def dropout_rngs(self, key: jax.Array) -> dict[str, jax.Array]:
+        if self.axis_name:
+            key = jax.random.fold_in(key, jax.lax.axis_index(self.axis_name))
+        return {"dropout": key}
+
+    def apply_grads(
+        self, state: AgentState, name: str, grads: Params
+    ) -> tuple[AgentState, jax.Array]:
+        """Averages grads over devices and steps ``name``'s own optimizer on them."""
+        grads = pmean(grads, self.axis_name)
+        updates, opt_state = self.optimizers[name].update(
+            grads, state.opt_states[name], state.params[name]
+        )
+        params = optax.apply_updates(state.params[name], updates)
+        state = state.replace(
+            params={**state.params, name: params},
+            opt_states={**state.opt_states, name: opt_state},
+        )
+        return state, optax.global_norm(grads)
+
+    def soft_update(self, state: AgentState, names: tuple[str, ...]) -> AgentState:
+        tau = self.config.tau
+        targets = dict(state.target_params)
+        for n in names:
+            targets[n] = polyak(targets[n], state.params[n], tau)
+        return state.replace(target_params=targets)
+
+    def split_rng(self, state: AgentState, n: int) -> tuple[AgentState, list[jax.Array]]:
+        rng, *keys = jax.random.split(state.rng, n + 1)
+        return state.replace(rng=rng), keys
+
+    # ---- public API ---------------------------------------------------------------------------
+    def _update(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        chex.assert_rank(batch["actions"], 3)
+        chex.assert_axis_dimension(batch["actions"], 2, self.action_dim)
+        state, metrics = self._update_group(state, batch)
+        return state.replace(step=state.step + 1), pmean(metrics, self.axis_name)
+
+    def update(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        """One UTD group (``batch`` leaves [utd, B, ...]) as one compiled call."""
+        return self._jit_update(state, batch)
+
+    def _pretrain(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        chex.assert_rank(batch["actions"], 3)
+        state, metrics = jax.lax.scan(self._pretrain_step, state, batch)
+        return state, pmean(jax.tree.map(jnp.mean, metrics), self.axis_name)
+
+    def pretrain(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        """Pre-training steps on demonstrations (``batch`` leaves [steps, B, ...])."""
+        return self._jit_pretrain(state, batch)
+
+    @property
+    def has_pretraining(self) -> bool:
+        return type(self)._pretrain_step is not Agent._pretrain_step
+
+    def actor_params(self, state: AgentState) -> dict[str, Params]:
+        """Only what an actor needs: no critics, no optimizer state, no frozen backbone."""
+        return {n: state.params[n] for n in self.actor_networks}
+
+    def _act(
+        self,
+        frozen: Mapping,
+        actor_params: Mapping,
+        obs: Mapping[str, jax.Array],
+        key: jax.Array,
+        deterministic: bool,
+    ) -> tuple[jax.Array, jax.Array | None]:
+        feats = self.features(frozen, obs, None)
+        return self._act_from_features(actor_params, feats, key, deterministic)
+
+    def act(
+        self,
+        actor_params: Mapping,
+        obs: Mapping[str, Any],
+        rng: jax.Array,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Actions for a batch of observations (leaves [B, ...]); the frozen backbone comes
+        from this agent object, loaded once, never over the wire."""
+        frozen = self._init_frozen()
+        return self._jit_act(frozen, actor_params, dict(obs), rng, deterministic=deterministic)
+
+
+@dataclasses.dataclass
+class Registry:
+    factories: dict[str, Callable[..., Agent]] = dataclasses.field(default_factory=dict)
+
+
+AGENTS = Registry()
+
+
+def register(name: str) -> Callable[[type[Agent]], type[Agent]]:
+    def deco(cls: type[Agent]) -> type[Agent]:
+        AGENTS.factories[name] = cls
+        cls.name = name
+        return cls
+
+    return deco
+
+
+def make_agent(config: ml_collections.ConfigDict, spec: EnvSpec) -> Agent:
+    """Builds the agent named by ``config.name`` for the given specs."""
+    try:
+        cls = AGENTS.factories[config.name]
+    except KeyError:
+        raise ValueError(
+            f"unknown agent {config.name!r}; choose one of {sorted(AGENTS.factories)}"
+        ) from None
+    return cls(config, spec)

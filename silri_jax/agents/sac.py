@@ -1,0 +1,245 @@
+"""SAC as in HIL-SERL: tanh-Gaussian actor, critic ensemble, learned temperature, and a
+grasp critic (double DQN over {open, stay, close}) when the task has a gripper.
+
+The losses are pure functions of the parameters they differentiate (``make_losses``);
+the agent wires them into one UTD group: utd-1 critic-only updates, then a full update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from silri_jax.agents.base import (
+    Agent,
+    AgentState,
+    Metrics,
+    Params,
+    batch_size_of,
+    example_normal,
+    grasp_penalty,
+    make_optimizer,
+    pmean,
+    register,
+)
+from silri_jax.networks import CriticEnsemble, DiscreteHead, TanhGaussianActor
+from silri_jax.networks.distributions import tanh_gaussian_log_prob_pre_tanh
+from silri_jax.specs import Batch
+
+
+class Temperature(nn.Module):
+    """SAC's entropy temperature, parameterised by its log so it stays positive."""
+
+    init_value: float = 0.01
+
+    @nn.compact
+    def __call__(self) -> jax.Array:
+        log_t = self.param("log_temp", lambda _: jnp.log(jnp.asarray(self.init_value, jnp.float32)))
+        return jnp.exp(log_t)
+
+
+def sample_tanh_gaussian(
+    mean: jax.Array, std: jax.Array, noise: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """``tanh(mean + std * noise)`` and its log density (``noise`` drawn by the caller)."""
+    u = mean + std * noise
+    return jnp.tanh(u), tanh_gaussian_log_prob_pre_tanh(u, mean, std)
+
+
+def make_losses(agent: SacAgent) -> dict[str, Any]:
+    """Pure loss functions; each returns (loss, aux metrics)."""
+    cfg = agent.config
+    actor, critic, temp = (
+        agent.modules["actor"],
+        agent.modules["critic"],
+        agent.modules["temperature"],
+    )
+
+    def critic_loss(
+        critic_params: Params,
+        actor_params: Params,
+        target_params: Params,
+        feats: Mapping,
+        next_feats: Mapping,
+        batch: Batch,
+        noise: jax.Array,
+        rngs: dict,
+    ) -> tuple[jax.Array, Metrics]:
+        mean, std = actor.apply({"params": actor_params}, next_feats, True, rngs=rngs)
+        next_a, _ = sample_tanh_gaussian(mean, std, noise)
+        next_q = critic.apply({"params": target_params}, next_feats, next_a, True, rngs=rngs)
+        y = batch["rewards"] + cfg.discount * (1.0 - batch["terminated"]) * jnp.min(next_q, 0)
+        y = jax.lax.stop_gradient(y)
+        q = critic.apply({"params": critic_params}, feats, batch["actions"], True, rngs=rngs)
+        loss = jnp.mean((q - y[None]) ** 2)
+        return loss, {"critic_loss": loss, "q_mean": jnp.mean(q), "target_q": jnp.mean(y)}
+
+    def actor_loss(
+        actor_params: Params,
+        critic_params: Params,
+        temperature: jax.Array,
+        feats: Mapping,
+        noise: jax.Array,
+        rngs: dict,
+    ) -> tuple[jax.Array, Metrics]:
+        mean, std = actor.apply({"params": actor_params}, feats, True, rngs=rngs)
+        a, log_prob = sample_tanh_gaussian(mean, std, noise)
+        q = jnp.mean(critic.apply({"params": critic_params}, feats, a, True, rngs=rngs), 0)
+        loss = jnp.mean(temperature * log_prob - q)
+        return loss, {"actor_loss": loss, "entropy": -jnp.mean(log_prob), "actor_q": jnp.mean(q)}
+
+    def temperature_loss(temp_params: Params, entropy: jax.Array) -> tuple[jax.Array, Metrics]:
+        t = temp.apply({"params": temp_params})
+        target = cfg.target_entropy_scale * agent.action_dim
+        loss = t * (entropy - target)
+        return loss, {"temperature": t, "temperature_loss": loss}
+
+    return {"critic": critic_loss, "actor": actor_loss, "temperature": temperature_loss}
+
+
+def make_grasp_critic_loss(agent: Agent, module_name: str = "gripper"):
+    """Double-DQN loss of the grasp critic over {open, stay, close} [ref-code]."""
+    head = agent.modules[module_name]
+    cfg = agent.config
+
+    def loss_fn(
+        params: Params,
+        target_params: Params,
+        feats: Mapping,
+        next_feats: Mapping,
+        batch: Batch,
+        rngs: dict,
+    ) -> tuple[jax.Array, Metrics]:
+        next_online = head.apply({"params": params}, next_feats, True, rngs=rngs)
+        next_a = jnp.argmax(jax.lax.stop_gradient(next_online), -1)
+        next_target = head.apply({"params": target_params}, next_feats, True, rngs=rngs)
+        next_q = jnp.take_along_axis(next_target, next_a[:, None], -1)[:, 0]
+        r = batch["rewards"] + grasp_penalty(batch, cfg.grasp_penalty)
+        y = jax.lax.stop_gradient(r + cfg.discount * (1.0 - batch["terminated"]) * next_q)
+        q_all = head.apply({"params": params}, feats, True, rngs=rngs)
+        q = jnp.take_along_axis(q_all, batch["gripper_actions"][:, None], -1)[:, 0]
+        loss = jnp.mean((q - y) ** 2)
+        return loss, {"grasp_critic_loss": loss, "grasp_q_mean": jnp.mean(q)}
+
+    return loss_fn
+
+
+@register("sac")
+class SacAgent(Agent):
+    """HIL-SERL's SAC baseline."""
+
+    batch_source = "mixed"
+    actor_networks = ("actor",)
+
+    def _build(self) -> None:
+        cfg, net = self.config, dict(self.config.network)
+        self.modules = {
+            "actor": TanhGaussianActor(**net, action_dim=self.action_dim),
+            "critic": CriticEnsemble(cfg.ensemble_size, **net),
+            "temperature": Temperature(cfg.init_temperature),
+        }
+        self.optimizers = {
+            "actor": make_optimizer(cfg.actor_lr, cfg.grad_clip),
+            "critic": make_optimizer(cfg.critic_lr, cfg.grad_clip),
+            "temperature": make_optimizer(cfg.temperature_lr, cfg.grad_clip),
+        }
+        self.target_names = ("critic",)
+        if self.has_gripper:
+            self.modules["gripper"] = DiscreteHead(**net)
+            self.optimizers["gripper"] = make_optimizer(cfg.gripper_lr, cfg.grad_clip)
+            self.target_names = ("critic", "gripper")
+            self.actor_networks = ("actor", "gripper")
+        self.losses = make_losses(self)
+        self.grasp_loss = make_grasp_critic_loss(self) if self.has_gripper else None
+
+    def _init_args(self, name: str, feats: Any) -> tuple:
+        if name == "critic":
+            return (feats, jnp.zeros((1, self.action_dim)))
+        if name == "temperature":
+            return ()
+        return (feats,)
+
+    def _critic_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        state, (k_feat,) = self.split_rng(state, 1)
+        feats, next_feats = self.batch_features(state, batch, k_feat)
+        return self._critic_update(state, batch, feats, next_feats)
+
+    def _critic_update(
+        self, state: AgentState, batch: Batch, feats: Mapping, next_feats: Mapping
+    ) -> tuple[AgentState, Metrics]:
+        state, (k_noise, k_drop) = self.split_rng(state, 2)
+        n = batch_size_of(batch)
+        noise = example_normal(k_noise, n, (self.action_dim,), self.axis_name)
+        rngs = self.dropout_rngs(k_drop)
+        grads, metrics = jax.grad(self.losses["critic"], has_aux=True)(
+            state.params["critic"],
+            state.params["actor"],
+            state.target_params["critic"],
+            feats,
+            next_feats,
+            batch,
+            noise,
+            rngs,
+        )
+        state, metrics["critic_grad_norm"] = self.apply_grads(state, "critic", grads)
+        if self.has_gripper:
+            g_grads, g_metrics = jax.grad(self.grasp_loss, has_aux=True)(
+                state.params["gripper"],
+                state.target_params["gripper"],
+                feats,
+                next_feats,
+                batch,
+                rngs,
+            )
+            state, _ = self.apply_grads(state, "gripper", g_grads)
+            metrics.update(g_metrics)
+        state = self.soft_update(state, self.target_names)
+        return state, metrics
+
+    def _full_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        state, (k_feat,) = self.split_rng(state, 1)
+        feats, next_feats = self.batch_features(state, batch, k_feat)
+        state, metrics = self._critic_update(state, batch, feats, next_feats)
+        state, (k_noise, k_drop) = self.split_rng(state, 2)
+        noise = example_normal(k_noise, batch_size_of(batch), (self.action_dim,), self.axis_name)
+        temperature = self.modules["temperature"].apply({"params": state.params["temperature"]})
+        grads, a_metrics = jax.grad(self.losses["actor"], has_aux=True)(
+            state.params["actor"],
+            state.params["critic"],
+            temperature,
+            feats,
+            noise,
+            self.dropout_rngs(k_drop),
+        )
+        state, a_metrics["actor_grad_norm"] = self.apply_grads(state, "actor", grads)
+        entropy = pmean(a_metrics["entropy"], self.axis_name)
+        t_grads, t_metrics = jax.grad(self.losses["temperature"], has_aux=True)(
+            state.params["temperature"], jax.lax.stop_gradient(entropy)
+        )
+        state, _ = self.apply_grads(state, "temperature", t_grads)
+        return state, {**metrics, **a_metrics, **t_metrics}
+
+    def _update_group(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        critic_batches = jax.tree.map(lambda x: x[:-1], batch)
+        last = jax.tree.map(lambda x: x[-1], batch)
+        if batch["actions"].shape[0] > 1:
+            state, _ = jax.lax.scan(self._critic_step, state, critic_batches)
+        return self._full_step(state, last)
+
+    def _act_from_features(
+        self, actor_params: Params, feats: Mapping, key: jax.Array, det: bool
+    ) -> tuple[jax.Array, jax.Array | None]:
+        mean, std = self.modules["actor"].apply({"params": actor_params["actor"]}, feats)
+        if det:
+            action = jnp.tanh(mean)
+        else:
+            action, _ = sample_tanh_gaussian(mean, std, jax.random.normal(key, mean.shape))
+        gripper = None
+        if self.has_gripper:
+            q = self.modules["gripper"].apply({"params": actor_params["gripper"]}, feats)
+            gripper = jnp.argmax(q, -1).astype(jnp.int32)
+        return action, gripper

@@ -1,0 +1,378 @@
+"""SiLRI: state-wise Lagrangian RL from suboptimal interventions.
+
+Four learned functions: a deterministic actor ``mu_pi``, a critic ensemble ``Q``, a
+behaviour policy ``beta = N(mu_beta, sigma_beta^2)`` fitted to the human's actions, and a
+state-wise multiplier ``lambda(s)``. The actor maximises Q subject to staying within
+``kappa * sigmabar_beta(s) + c`` of the human where the human is consistent; lambda is
+the dual variable of that constraint, learned per state.
+
+Update order in a full update: critic -> actor (lambda before its step) -> lambda (actor
+after its step) -> Polyak. beta is not updated every step: the learner calls
+``update_behavior`` each time ``beta_every`` new intervention transitions have arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from silri_jax.agents.base import (
+    Agent,
+    AgentState,
+    Metrics,
+    Params,
+    batch_size_of,
+    example_normal,
+    make_optimizer,
+    pmean,
+    register,
+)
+from silri_jax.agents.sac import make_grasp_critic_loss
+from silri_jax.networks import (
+    CriticEnsemble,
+    DeterministicActor,
+    DiscreteHead,
+    GaussianPolicy,
+    LagrangeNetwork,
+)
+from silri_jax.networks.distributions import gaussian_log_prob
+from silri_jax.specs import Batch
+
+
+def action_distance(mu_pi: jax.Array, mu_beta: jax.Array, form: str) -> jax.Array:
+    """D(s): squared L2 [paper] or L2 [ref-code] between the actor and the human mean."""
+    sq = jnp.sum((mu_pi - mu_beta) ** 2, -1)
+    if form == "squared":
+        return sq
+    if form == "l2":
+        return jnp.sqrt(sq + 1e-12)
+    raise ValueError(f"unknown distance {form!r}; choose 'squared' or 'l2'")
+
+
+def reduce_sigma(sigma: jax.Array, form: str) -> jax.Array:
+    """sigmabar(s): mean [paper] or sum [ref-code] of beta's std over action dims."""
+    if form == "mean":
+        return jnp.mean(sigma, -1)
+    if form == "sum":
+        return jnp.sum(sigma, -1)
+    raise ValueError(f"unknown sigma reduction {form!r}; choose 'mean' or 'sum'")
+
+
+def classifier_loss(logits: jax.Array, labels: jax.Array, mask: jax.Array) -> jax.Array:
+    """Cross-entropy averaged over the masked examples (0 when none)."""
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    return jnp.sum(ce * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+
+
+def make_losses(agent: SilriAgent) -> dict[str, Any]:
+    cfg = agent.config
+    m = agent.modules
+
+    def critic_loss(
+        critic_params: Params,
+        target_critic: Params,
+        target_actor: Params,
+        feats: Mapping,
+        next_feats: Mapping,
+        batch: Batch,
+        noise: jax.Array,
+        rngs: dict,
+    ) -> tuple[jax.Array, Metrics]:
+        next_a = m["actor"].apply({"params": target_actor}, next_feats, True, rngs=rngs)
+        next_a = next_a + cfg.target_noise * noise
+        next_q = m["critic"].apply({"params": target_critic}, next_feats, next_a, True, rngs=rngs)
+        y = batch["rewards"] + cfg.discount * (1.0 - batch["terminated"]) * jnp.min(next_q, 0)
+        y = jax.lax.stop_gradient(y)
+        q = m["critic"].apply({"params": critic_params}, feats, batch["actions"], True, rngs=rngs)
+        loss = jnp.sum(jnp.mean((q - y[None]) ** 2, axis=1))
+        return loss, {"critic_loss": loss, "q_mean": jnp.mean(q), "target_q": jnp.mean(y)}
+
+    def actor_loss(
+        actor_params: Params,
+        critic_params: Params,
+        lam: jax.Array,
+        mu_beta: jax.Array,
+        feats: Mapping,
+        rngs: dict,
+    ) -> tuple[jax.Array, Metrics]:
+        mu = m["actor"].apply({"params": actor_params}, feats, True, rngs=rngs)
+        q = jnp.min(m["critic"].apply({"params": critic_params}, feats, mu, True, rngs=rngs), 0)
+        d = action_distance(mu, mu_beta, cfg.distance)
+        loss = jnp.mean((-q + lam * d) / (1.0 + lam))
+        return loss, {
+            "actor_loss": loss,
+            "actor_rl_term": jnp.mean(-q / (1.0 + lam)),
+            "actor_bc_term": jnp.mean(lam * d / (1.0 + lam)),
+            "actor_q": jnp.mean(q),
+        }
+
+    def lagrange_loss(
+        lagrange_params: Params, violation: jax.Array, feats: Mapping, rngs: dict
+    ) -> tuple[jax.Array, Metrics]:
+        lam = m["lagrange"].apply({"params": lagrange_params}, feats, True, rngs=rngs)
+        loss = -jnp.mean(lam * violation)
+        return loss, {"lagrange_loss": loss}
+
+    def beta_loss(
+        beta_params: Params, feats: Mapping, actions: jax.Array, rngs: dict
+    ) -> tuple[jax.Array, Metrics]:
+        mean, std = m["beta"].apply({"params": beta_params}, feats, True, rngs=rngs)
+        nll = -jnp.mean(gaussian_log_prob(actions, mean, std))
+        return nll, {"beta_nll": nll, "beta_sigma": jnp.mean(std)}
+
+    def bc_loss(
+        actor_params: Params, feats: Mapping, actions: jax.Array, rngs: dict
+    ) -> tuple[jax.Array, Metrics]:
+        mu = m["actor"].apply({"params": actor_params}, feats, True, rngs=rngs)
+        loss = jnp.mean(jnp.sum((mu - actions) ** 2, -1))
+        return loss, {"actor_bc_loss": loss}
+
+    def gripper_loss(
+        params: Params, feats: Mapping, labels: jax.Array, mask: jax.Array, rngs: dict
+    ) -> tuple[jax.Array, Metrics]:
+        logits = m["gripper"].apply({"params": params}, feats, True, rngs=rngs)
+        loss = classifier_loss(logits, labels, mask)
+        return loss, {"gripper_loss": loss}
+
+    return {
+        "critic": critic_loss,
+        "actor": actor_loss,
+        "lagrange": lagrange_loss,
+        "beta": beta_loss,
+        "bc": bc_loss,
+        "gripper": gripper_loss,
+    }
+
+
+@register("silri")
+class SilriAgent(Agent):
+    """SiLRI (see the module docstring)."""
+
+    batch_source = "mixed"
+    counter_names = ("beta_updates",)
+
+    def _build(self) -> None:
+        cfg, net = self.config, dict(self.config.network)
+        if cfg.distance not in ("squared", "l2"):
+            raise ValueError(f"config.distance must be 'squared' or 'l2', got {cfg.distance!r}")
+        if cfg.sigma_reduction not in ("mean", "sum"):
+            raise ValueError(
+                f"config.sigma_reduction must be 'mean' or 'sum', got {cfg.sigma_reduction!r}"
+            )
+        if cfg.gripper_head not in ("classifier", "grasp_critic"):
+            raise ValueError(
+                f"config.gripper_head must be 'classifier' or 'grasp_critic', "
+                f"got {cfg.gripper_head!r}"
+            )
+        self.modules = {
+            "actor": DeterministicActor(**net, action_dim=self.action_dim),
+            "critic": CriticEnsemble(cfg.ensemble_size, **net),
+            "beta": GaussianPolicy(**net, action_dim=self.action_dim),
+            "lagrange": LagrangeNetwork(**net),
+        }
+        self.optimizers = {
+            "actor": make_optimizer(cfg.actor_lr, cfg.grad_clip),
+            "critic": make_optimizer(cfg.critic_lr, cfg.grad_clip),
+            "beta": make_optimizer(cfg.beta_lr, cfg.grad_clip),
+            "lagrange": make_optimizer(cfg.lagrange_lr, cfg.grad_clip),
+        }
+        self.target_names: tuple[str, ...] = ("critic", "actor")
+        self.actor_networks = ("actor",)
+        if self.has_gripper:
+            self.modules["gripper"] = DiscreteHead(**net)
+            self.optimizers["gripper"] = make_optimizer(cfg.gripper_lr, cfg.grad_clip)
+            self.actor_networks = ("actor", "gripper")
+            if cfg.gripper_head == "grasp_critic":
+                self.target_names = ("critic", "actor", "gripper")
+        self.losses = make_losses(self)
+        self.grasp_loss = (
+            make_grasp_critic_loss(self)
+            if self.has_gripper and cfg.gripper_head == "grasp_critic"
+            else None
+        )
+        self._jit_behavior = jax.jit(self._update_behavior, donate_argnums=(0,))
+
+    def _init_args(self, name: str, feats: Any) -> tuple:
+        if name == "critic":
+            return (feats, jnp.zeros((1, self.action_dim)))
+        return (feats,)
+
+    # ---- pieces -----------------------------------------------------------------------------
+    def lagrange_values(
+        self, params: Params, feats: Mapping, rngs: dict | None = None
+    ) -> jax.Array:
+        """lambda(s) from the network, or the configured constant."""
+        fixed = self.config.fixed_lagrange
+        if fixed is not None:
+            n = next(iter(feats.values())).shape[0]
+            return jnp.full((n,), fixed, jnp.float32)
+        return self.modules["lagrange"].apply(
+            {"params": params}, feats, rngs is not None, rngs=rngs
+        )
+
+    def behavior(self, params: Params, feats: Mapping) -> tuple[jax.Array, jax.Array]:
+        return self.modules["beta"].apply({"params": params}, feats)
+
+    def _critic_update(
+        self, state: AgentState, batch: Batch, feats: Mapping, next_feats: Mapping
+    ) -> tuple[AgentState, Metrics]:
+        state, (k_noise, k_drop) = self.split_rng(state, 2)
+        noise = example_normal(k_noise, batch_size_of(batch), (self.action_dim,), self.axis_name)
+        rngs = self.dropout_rngs(k_drop)
+        grads, metrics = jax.grad(self.losses["critic"], has_aux=True)(
+            state.params["critic"],
+            state.target_params["critic"],
+            state.target_params["actor"],
+            feats,
+            next_feats,
+            batch,
+            noise,
+            rngs,
+        )
+        state, metrics["critic_grad_norm"] = self.apply_grads(state, "critic", grads)
+        if self.grasp_loss is not None:
+            g, gm = jax.grad(self.grasp_loss, has_aux=True)(
+                state.params["gripper"],
+                state.target_params["gripper"],
+                feats,
+                next_feats,
+                batch,
+                rngs,
+            )
+            state, _ = self.apply_grads(state, "gripper", g)
+            metrics.update(gm)
+        return state, metrics
+
+    def _critic_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        state, (k_feat,) = self.split_rng(state, 1)
+        feats, next_feats = self.batch_features(state, batch, k_feat)
+        state, metrics = self._critic_update(state, batch, feats, next_feats)
+        names = ("critic", "gripper") if self.grasp_loss is not None else ("critic",)
+        return self.soft_update(state, names), metrics
+
+    def _full_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        cfg = self.config
+        state, (k_feat, k_drop) = self.split_rng(state, 2)
+        feats, next_feats = self.batch_features(state, batch, k_feat)
+        state, metrics = self._critic_update(state, batch, feats, next_feats)
+        rngs = self.dropout_rngs(k_drop)
+
+        # Actor: lambda (before its step) and mu_beta held fixed.
+        lam = jax.lax.stop_gradient(self.lagrange_values(state.params["lagrange"], feats))
+        mu_beta, sigma_beta = jax.lax.stop_gradient(self.behavior(state.params["beta"], feats))
+        grads, a_metrics = jax.grad(self.losses["actor"], has_aux=True)(
+            state.params["actor"], state.params["critic"], lam, mu_beta, feats, rngs
+        )
+        state, a_metrics["actor_grad_norm"] = self.apply_grads(state, "actor", grads)
+
+        # Lambda: constraint evaluated with the actor after its step.
+        mu_new = self.modules["actor"].apply({"params": state.params["actor"]}, feats)
+        d = action_distance(mu_new, mu_beta, cfg.distance)
+        sigmabar = reduce_sigma(sigma_beta, cfg.sigma_reduction)
+        violation = jax.lax.stop_gradient(d - cfg.kappa * sigmabar - cfg.constraint_c)
+        if cfg.fixed_lagrange is None:
+            l_grads, l_metrics = jax.grad(self.losses["lagrange"], has_aux=True)(
+                state.params["lagrange"], violation, feats, rngs
+            )
+            state, _ = self.apply_grads(state, "lagrange", l_grads)
+            a_metrics.update(l_metrics)
+
+        if self.has_gripper and self.grasp_loss is None:
+            g, gm = jax.grad(self.losses["gripper"], has_aux=True)(
+                state.params["gripper"],
+                feats,
+                batch["gripper_actions"],
+                batch["is_intervention"],
+                rngs,
+            )
+            state, _ = self.apply_grads(state, "gripper", g)
+            a_metrics.update(gm)
+
+        names = ("critic", "actor") + (("gripper",) if self.grasp_loss is not None else ())
+        state = self.soft_update(state, names)
+        lam_all = lam
+        a_metrics.update(
+            {
+                "lambda_mean": jnp.mean(lam_all),
+                "lambda_p90": jnp.percentile(lam_all, 90.0),
+                "lambda_max": jnp.max(lam_all),
+                "constraint_violation_frac": jnp.mean((violation > 0).astype(jnp.float32)),
+                "distance_mean": jnp.mean(d),
+                "sigmabar_mean": jnp.mean(sigmabar),
+            }
+        )
+        return state, {**metrics, **a_metrics}
+
+    def _update_group(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        if batch["actions"].shape[0] > 1:
+            state, _ = jax.lax.scan(self._critic_step, state, jax.tree.map(lambda x: x[:-1], batch))
+        return self._full_step(state, jax.tree.map(lambda x: x[-1], batch))
+
+    # ---- behaviour policy and pre-training ---------------------------------------------------
+    def _beta_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        state, (k_feat, k_drop) = self.split_rng(state, 2)
+        feats = self.features(state.frozen, batch["observations"], k_feat)
+        grads, metrics = jax.grad(self.losses["beta"], has_aux=True)(
+            state.params["beta"], feats, batch["actions"], self.dropout_rngs(k_drop)
+        )
+        state, _ = self.apply_grads(state, "beta", grads)
+        counters = {**state.counters, "beta_updates": state.counters["beta_updates"] + 1}
+        return state.replace(counters=counters), metrics
+
+    def _update_behavior(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        state, metrics = jax.lax.scan(self._beta_step, state, batch)
+        return state, pmean(jax.tree.map(jnp.mean, metrics), self.axis_name)
+
+    def update_behavior(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        """``beta_steps`` NLL steps on D_I batches (leaves [steps, B, ...]); the learner
+        calls it each time ``beta_every`` new intervention transitions have arrived."""
+        return self._jit_behavior(state, batch)
+
+    def beta_steps_due(self, new_intervention_transitions: int) -> int:
+        """How many beta steps the schedule owes after that many new D_I transitions."""
+        return (new_intervention_transitions // self.config.beta_every) * self.config.beta_steps
+
+    def _pretrain_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        state, metrics = self._beta_step(state, batch)
+        state, (k_feat, k_drop) = self.split_rng(state, 2)
+        feats = self.features(state.frozen, batch["observations"], k_feat)
+        rngs = self.dropout_rngs(k_drop)
+        grads, bc_metrics = jax.grad(self.losses["bc"], has_aux=True)(
+            state.params["actor"], feats, batch["actions"], rngs
+        )
+        state, _ = self.apply_grads(state, "actor", grads)
+        metrics.update(bc_metrics)
+        if self.has_gripper and self.grasp_loss is None:
+            g, gm = jax.grad(self.losses["gripper"], has_aux=True)(
+                state.params["gripper"],
+                feats,
+                batch["gripper_actions"],
+                jnp.ones_like(batch["rewards"]),
+                rngs,
+            )
+            state, _ = self.apply_grads(state, "gripper", g)
+            metrics.update(gm)
+        # The target actor starts from the pre-trained actor.
+        targets = {**state.target_params, "actor": state.params["actor"]}
+        return state.replace(target_params=targets), metrics
+
+    # ---- acting -------------------------------------------------------------------------------
+    def _act_from_features(
+        self, actor_params: Params, feats: Mapping, key: jax.Array, det: bool
+    ) -> tuple[jax.Array, jax.Array | None]:
+        mu = self.modules["actor"].apply({"params": actor_params["actor"]}, feats)
+        if det:
+            action = mu
+        else:
+            noise = self.config.exploration_noise * jax.random.normal(key, mu.shape)
+            bound = 1.0 - 1e-6
+            action = jnp.clip(mu + noise, -bound, bound)
+        gripper = None
+        if self.has_gripper:
+            out = self.modules["gripper"].apply({"params": actor_params["gripper"]}, feats)
+            gripper = jnp.argmax(out, -1).astype(jnp.int32)
+        return action, gripper
