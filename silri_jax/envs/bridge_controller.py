@@ -2,8 +2,9 @@
 
 In lockstep mode the bridge steps the very ``MjModel``/``MjData`` the env renders (it gets
 their C addresses), running the same impedance law as ``PyImpedanceController`` in C++.
-The env still writes the gripper actuator's ``ctrl``; it is passed on with each target so a
-backend that owns the gripper command sees the same value.
+The env still writes the gripper actuator's ``ctrl``; it is passed on with each target, as
+the fraction of the actuator's range that the bridge expects, because the bridge's MuJoCo
+backend owns that actuator and rewrites its ``ctrl`` every tick.
 """
 
 from __future__ import annotations
@@ -52,8 +53,13 @@ class BridgeController:
         self._bridge.set_policy_target(
             np.asarray(pos, np.float64),
             rotations.quat_normalize(quat_wxyz),
-            float(self.data.ctrl[self._gripper]),
+            self._gripper_fraction(),
         )
+
+    def _gripper_fraction(self) -> float:
+        """The bridge takes the gripper command as a fraction of the actuator's range."""
+        lo, hi = self.model.actuator_ctrlrange[self._gripper]
+        return float(np.clip((self.data.ctrl[self._gripper] - lo) / (hi - lo), 0.0, 1.0))
 
     def step(self, n: int) -> None:
         self._bridge.step(int(n))
