@@ -273,6 +273,11 @@ void BridgeCore::rt_loop() {
   std::int64_t next = wall_ns();
   while (!stop_req_.load(std::memory_order_acquire)) {
     handle_recover_request();
+    if (backend_->self_paced() && fault() != Fault::kNone) {
+      // A faulted self-paced backend may no longer block in read(): pace the loop here.
+      timespec ts{0, static_cast<long>(period)};
+      nanosleep(&ts, nullptr);
+    }
     if (!backend_->self_paced()) {
       next += period;
       timespec ts{static_cast<time_t>(next / 1000000000LL), static_cast<long>(next % 1000000000LL)};
