@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import pathlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import chex
@@ -29,6 +29,7 @@ import numpy as np
 import optax
 
 from silri_jax.networks.encoders import apply_backbone, make_backbone, random_shift
+from silri_jax.parallel import AXIS, data_parallel, make_mesh
 from silri_jax.specs import GRIPPER_STAY, IMAGE_PREFIX, Batch, EnvSpec, example_batch
 
 Params = Any
@@ -109,17 +110,26 @@ class Agent(abc.ABC):
     #: "mixed" (half D_R, half D_I), "intervention" (D_I only) or "demos".
     batch_source: str = "mixed"
 
-    def __init__(self, config: ml_collections.ConfigDict, spec: EnvSpec) -> None:
+    def __init__(
+        self,
+        config: ml_collections.ConfigDict,
+        spec: EnvSpec,
+        devices: Sequence[jax.Device] | None = None,
+    ) -> None:
         self.config = config
         self.spec = spec
         self.action_dim = spec.action.dim
         self.has_gripper = spec.action.has_gripper
         self.has_images = bool(spec.observation.image_keys)
         self.backbone = make_backbone(config.encoder.backbone) if self.has_images else None
-        self.axis_name: str | None = None
+        # Every update runs under shard_map over the local devices (N=1 included), so the
+        # losses see a named axis for gradient averaging.
+        self.mesh = make_mesh(devices)
+        self.num_devices = int(self.mesh.devices.size)
+        self.axis_name: str | None = AXIS
         self._build()
-        self._jit_update = jax.jit(self._update, donate_argnums=(0,))
-        self._jit_pretrain = jax.jit(self._pretrain, donate_argnums=(0,))
+        self._jit_update = data_parallel(self._update, self.mesh)
+        self._jit_pretrain = data_parallel(self._pretrain, self.mesh)
         self._jit_act = jax.jit(self._act, static_argnames=("deterministic",))
 
     # ---- to implement -------------------------------------------------------------------
@@ -337,12 +347,16 @@ def register(name: str) -> Callable[[type[Agent]], type[Agent]]:
     return deco
 
 
-def make_agent(config: ml_collections.ConfigDict, spec: EnvSpec) -> Agent:
-    """Builds the agent named by ``config.name`` for the given specs."""
+def make_agent(
+    config: ml_collections.ConfigDict,
+    spec: EnvSpec,
+    devices: Sequence[jax.Device] | None = None,
+) -> Agent:
+    """Builds the agent named by ``config.name`` for the given specs and devices."""
     try:
         cls = AGENTS.factories[config.name]
     except KeyError:
         raise ValueError(
             f"unknown agent {config.name!r}; choose one of {sorted(AGENTS.factories)}"
         ) from None
-    return cls(config, spec)
+    return cls(config, spec, devices)

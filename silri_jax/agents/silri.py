@@ -40,6 +40,7 @@ from silri_jax.networks import (
     LagrangeNetwork,
 )
 from silri_jax.networks.distributions import gaussian_log_prob
+from silri_jax.parallel import data_parallel
 from silri_jax.specs import Batch
 
 
@@ -194,7 +195,7 @@ class SilriAgent(Agent):
             if self.has_gripper and cfg.gripper_head == "grasp_critic"
             else None
         )
-        self._jit_behavior = jax.jit(self._update_behavior, donate_argnums=(0,))
+        self._jit_behavior = data_parallel(self._update_behavior, self.mesh)
 
     def _init_args(self, name: str, feats: Any) -> tuple:
         if name == "critic":
