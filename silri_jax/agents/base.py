@@ -265,7 +265,7 @@ class Agent(abc.ABC):
             params={**state.params, name: params},
             opt_states={**state.opt_states, name: opt_state},
         )
-        return state, optax.global_norm(grads)
+        return state, optax.tree.norm(grads)
 
     def soft_update(self, state: AgentState, names: tuple[str, ...]) -> AgentState:
         tau = self.config.tau

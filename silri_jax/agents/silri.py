@@ -149,6 +149,29 @@ def make_losses(agent: SilriAgent) -> dict[str, Any]:
     }
 
 
+class BetaSchedule:
+    """When beta trains: ``steps`` NLL steps each time ``every`` new intervention
+    transitions have entered D_I [paper, ref-code]. Never on the ordinary update."""
+
+    def __init__(self, every: int, steps: int) -> None:
+        if every <= 0 or steps <= 0:
+            raise ValueError(f"beta schedule needs every > 0 and steps > 0, got {every}, {steps}")
+        self.every, self.steps = every, steps
+        self.pending = 0
+
+    def observe(self, new_intervention_transitions: int) -> int:
+        """Counts arrivals; returns how many beta steps are due now (a multiple of steps)."""
+        self.pending += int(new_intervention_transitions)
+        rounds, self.pending = divmod(self.pending, self.every)
+        return rounds * self.steps
+
+    def state_dict(self) -> dict[str, int]:
+        return {"pending": self.pending}
+
+    def load_state_dict(self, d: dict[str, int]) -> None:
+        self.pending = int(d["pending"])
+
+
 @register("silri")
 class SilriAgent(Agent):
     """SiLRI (see the module docstring)."""
@@ -333,9 +356,8 @@ class SilriAgent(Agent):
         calls it each time ``beta_every`` new intervention transitions have arrived."""
         return self._jit_behavior(state, batch)
 
-    def beta_steps_due(self, new_intervention_transitions: int) -> int:
-        """How many beta steps the schedule owes after that many new D_I transitions."""
-        return (new_intervention_transitions // self.config.beta_every) * self.config.beta_steps
+    def beta_schedule(self) -> BetaSchedule:
+        return BetaSchedule(self.config.beta_every, self.config.beta_steps)
 
     def _pretrain_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         state, metrics = self._beta_step(state, batch)
