@@ -141,3 +141,13 @@ def test_bad_backend_and_run_names() -> None:
         Bridge("test", run="fast")
     with pytest.raises(ValueError, match="model"):
         Bridge("mujoco")
+
+
+def test_injected_read_delay_shows_as_overruns_in_realtime() -> None:
+    with make(run="realtime") as b:
+        b.wait_ticks(20)
+        before = b.metrics()["overruns"]
+        b.test_plant.delay(0.005, 3)  # three reads take 5 ms each: past the 1 ms deadline
+        b.wait_ticks(50)
+        assert b.metrics()["overruns"] >= before + 3
+        assert b.state().fault == "none"  # late, but the state kept advancing
