@@ -10,16 +10,20 @@ under ``<directory>/<step>/``:
   copy happens before :meth:`Checkpointer.save` returns; the file writes run in Orbax's
   background thread, so training continues (donating the state's buffers afterwards is safe).
 - ``metadata/``: a small JSON dict (config, specs, versions), snapshotted at ``save`` time.
-- ``<name>/`` for every *artefact* given to ``save`` (the replay buffers use ``replay``): a
-  callable that writes files into a directory. It runs before ``save`` returns, inside Orbax's
-  temporary step directory, so the artefacts belong to the same atomic commit as the state.
+- ``<name>/`` for every *artefact* given to ``save`` (the replay buffers use ``replay``, so
+  they land in ``<directory>/<step>/replay/``): a callable that writes files into a directory.
+  It runs on the caller's thread before ``save`` returns (the buffer is captured at the same
+  training step as the state) into a staging directory beside the steps; the staged directory
+  is then moved into Orbax's temporary step directory, so the artefacts belong to the same
+  atomic commit as the state. A failing writer aborts the save before Orbax starts.
 
 Atomicity: Orbax writes the whole step under ``<step>.orbax-checkpoint-tmp`` and renames it to
 ``<step>`` only after every item has finished (the rename is the commit; a ``commit_success.txt``
 is written just before it). A process killed at any moment therefore leaves either a complete
-step or an unfinished temporary directory that every listing ignores and that the next writer
-deletes. Old steps are deleted together with their artefacts (``max_to_keep``), so a replay
-snapshot never outlives or predates the state it was taken with.
+step or unfinished temporary/staging directories (all named ``*.orbax-checkpoint-tmp``) that
+every listing ignores and that the next writer deletes; readers never delete them. Old steps
+are deleted together with their artefacts (``max_to_keep``), so a replay snapshot never
+outlives or predates the state it was taken with.
 
 Device count: save the *unreplicated* state. With ``jax.pmap`` that means
 ``jax.tree.map(lambda x: x[0], state)``; with ``jit``/``NamedSharding`` replication the global
@@ -41,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import pathlib
 import re
 import shutil
@@ -68,6 +73,8 @@ _RESERVED_ITEMS = frozenset({STATE_ITEM, METADATA_ITEM})
 _ARTEFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Orbax names an unfinished step "<step>.orbax-checkpoint-tmp[...]".
 _TMP_MARKER = ".orbax-checkpoint-tmp"
+# Artefacts are written here first; the name keeps the unfinished marker.
+_STAGING_PREFIX = "staging-"
 _MAX_LISTED_DIFFS = 12
 
 ArtefactWriter = Callable[[pathlib.Path], None]
@@ -92,17 +99,19 @@ class CheckpointStructureError(CheckpointError, ValueError):
 
 
 class _ArtefactHandler(ocp.CheckpointHandler):
-    """Runs an :data:`ArtefactWriter` in the step's temporary item directory.
+    """Moves a staged artefact directory into the step's temporary item directory.
 
-    It is a synchronous handler on purpose: Orbax runs it before ``save`` returns, so the
-    artefact (e.g. a replay buffer that keeps receiving transitions) is captured at the same
-    training step as the state, and it is committed by the same rename.
+    The writer already ran (see :meth:`Checkpointer.save`), so this step cannot fail halfway;
+    it is synchronous, so the move happens before ``save`` returns, and the artefact is then
+    committed by the same rename as the state.
     """
 
     def save(self, directory: Any, args: ArtefactSave) -> None:
         target = pathlib.Path(str(directory))
-        target.mkdir(parents=True, exist_ok=True)
-        args.writer(target)
+        if target.is_dir():
+            target.rmdir()  # Orbax pre-creates it empty; a directory replaces it atomically.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(args.staged, target)
 
     def restore(self, directory: Any, args: Any = None) -> pathlib.Path:
         del args
@@ -112,9 +121,9 @@ class _ArtefactHandler(ocp.CheckpointHandler):
 @ocp.args.register_with_handler(_ArtefactHandler, for_save=True)
 @dataclasses.dataclass
 class ArtefactSave(ocp.args.CheckpointArgs):
-    """Orbax save arguments for one artefact item."""
+    """Orbax save arguments for one artefact item: the directory its writer filled."""
 
-    writer: ArtefactWriter
+    staged: pathlib.Path
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,11 +351,20 @@ class Checkpointer:
                 raise TypeError(f"artefact {name!r} writer must be callable")
         manager = self._get_manager(write=True)
         assert manager is not None
+        if not force and not manager.should_save(step):
+            _log.warning(
+                "checkpoint step %d skipped: not newer than the latest step %s in %s",
+                step,
+                manager.latest_step(),
+                self._directory,
+            )
+            return False
+        staged = self._stage_artefacts(step, artefacts)
         items: dict[str, ocp.args.CheckpointArgs] = {
-            STATE_ITEM: ocp.args.StandardSave(state),
-            METADATA_ITEM: ocp.args.JsonSave(meta),
+            name: ArtefactSave(path) for name, path in staged.items()
         }
-        items.update({name: ArtefactSave(writer) for name, writer in artefacts.items()})
+        items[STATE_ITEM] = ocp.args.StandardSave(state)
+        items[METADATA_ITEM] = ocp.args.JsonSave(meta)
         try:
             started = manager.save(step, args=ocp.args.Composite(**items), force=force)
         except ocp.checkpoint_manager.StepAlreadyExistsError as err:
@@ -360,14 +378,37 @@ class Checkpointer:
                 f"saving step {step} to {self._directory} failed, nothing was committed: "
                 f"{type(err).__name__}: {err}"
             ) from err
-        if not started:
-            _log.warning(
-                "checkpoint step %d skipped: not newer than the latest step %s in %s",
-                step,
-                manager.latest_step(),
-                self._directory,
-            )
+        finally:
+            for path in staged.values():  # left over only if Orbax did not take them
+                shutil.rmtree(path, ignore_errors=True)
         return bool(started)
+
+    def _stage_artefacts(
+        self, step: int, artefacts: Mapping[str, ArtefactWriter]
+    ) -> dict[str, pathlib.Path]:
+        """Runs every writer into its own unfinished directory beside the steps.
+
+        Writers run before Orbax starts, so a failing writer aborts the save cleanly, and the
+        staging names carry Orbax's unfinished marker, so a kill leaves nothing that is listed.
+        """
+        staged: dict[str, pathlib.Path] = {}
+        try:
+            for name, writer in artefacts.items():
+                path = self._directory / f"{_STAGING_PREFIX}{step}.{name}{_TMP_MARKER}"
+                shutil.rmtree(path, ignore_errors=True)
+                path.mkdir()
+                staged[name] = path
+                writer(path)
+        except BaseException as err:
+            for path in staged.values():
+                shutil.rmtree(path, ignore_errors=True)
+            if isinstance(err, Exception):
+                raise CheckpointError(
+                    f"saving step {step} to {self._directory} failed, nothing was committed: "
+                    f"artefact writer {name!r} raised {type(err).__name__}: {err}"
+                ) from err
+            raise
+        return staged
 
     def wait(self) -> None:
         """Blocks until every pending save is committed (or raises its error)."""
