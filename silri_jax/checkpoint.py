@@ -418,9 +418,17 @@ class Checkpointer:
     # -- listing -----------------------------------------------------------------------------
 
     def all_steps(self) -> list[int]:
-        """Committed steps, oldest first (unfinished saves are never listed)."""
+        """Committed steps, oldest first (unfinished saves are never listed).
+
+        A Checkpointer that has not saved re-reads the directory each time, so a reader (an
+        evaluator, a resuming learner) sees steps that another process committed since.
+        """
         manager = self._get_manager(write=False)
-        return [] if manager is None else sorted(int(s) for s in manager.all_steps())
+        if manager is None:
+            return []
+        if not self._manager_writes:
+            manager.reload()
+        return sorted(int(s) for s in manager.all_steps())
 
     def latest_step(self) -> int | None:
         """The newest committed step, or None when there is none."""

@@ -333,6 +333,18 @@ def test_keeps_the_last_n_after_async_saves(tmp_path: pathlib.Path) -> None:
     assert_trees_identical(older, _small_state(13))
 
 
+def test_reader_sees_steps_committed_by_another_writer(tmp_path: pathlib.Path) -> None:
+    with Checkpointer(tmp_path) as writer, Checkpointer(tmp_path) as reader:
+        writer.save(1, _small_state(1))
+        writer.wait()
+        assert reader.latest_step() == 1
+        writer.save(2, _small_state(2))
+        writer.wait()
+        assert reader.all_steps() == [1, 2]
+        restored, _ = reader.restore(_small_state(0))
+    assert_trees_identical(restored, _small_state(2))
+
+
 def test_synchronous_mode_commits_before_returning(tmp_path: pathlib.Path) -> None:
     with Checkpointer(tmp_path, async_save=False) as ckpt:
         ckpt.save(3, _small_state(3))
@@ -509,6 +521,13 @@ def _kill(proc: subprocess.Popen[str]) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
+def _unfinished_step_dirs(directory: pathlib.Path) -> list[pathlib.Path]:
+    """Orbax's temporary step directories, ``<step>.orbax-checkpoint-tmp``."""
+    return [
+        p for p in directory.iterdir() if p.name.split(".")[0].isdigit() and TMP_MARKER in p.name
+    ]
+
+
 def _assert_resumable(directory: pathlib.Path) -> list[int]:
     """Every listed step restores exactly; the next writer cleans up and can save again."""
     with Checkpointer(directory) as ckpt:
@@ -558,13 +577,13 @@ def test_sigkill_during_state_write_keeps_committed_steps(tmp_path: pathlib.Path
         try:
             _wait_for_line(proc, "SAVED")
             deadline = time.monotonic() + 30
-            while not any(TMP_MARKER in p.name for p in directory.iterdir()):
+            while not _unfinished_step_dirs(directory):
                 assert time.monotonic() < deadline, "no save started after step 1"
                 time.sleep(0.001)
             time.sleep(0.05)  # into the TensorStore writes
         finally:
             _kill(proc)
-        if any(TMP_MARKER in p.name for p in directory.iterdir()):
+        if _unfinished_step_dirs(directory):
             break
     else:
         pytest.fail("three kills all landed between saves")
