@@ -116,10 +116,11 @@ BridgeCore::~BridgeCore() {
 // ---------------------------------------------------------------- API side
 
 void BridgeCore::check() const {
-  const Fault f = fault();
+  const Fault f = fault();  // acquire: the message written before the latch is visible
   if (f != Fault::kNone) {
+    // The message is only rewritten after an API-side recover(), never while latched.
     throw FaultError(f, fault_tick_.load(),
-                     std::string("control fault latched (") + fault_name(f) + ")");
+                     std::string("control fault latched (") + fault_name(f) + "): " + fault_msg_);
   }
 }
 
@@ -232,11 +233,7 @@ void BridgeCore::step(std::int64_t n) {
   }
   for (std::int64_t i = 0; i < n; ++i) {
     tick();
-    if (fault() != Fault::kNone) {
-      throw FaultError(fault(), fault_tick_.load(),
-                       std::string("control fault latched (") + fault_name(fault()) + "): " +
-                           fault_msg_);
-    }
+    if (fault() != Fault::kNone) check();
   }
 }
 

@@ -151,3 +151,18 @@ def test_injected_read_delay_shows_as_overruns_in_realtime() -> None:
         b.wait_ticks(50)
         assert b.metrics()["overruns"] >= before + 3
         assert b.state().fault == "none"  # late, but the state kept advancing
+
+
+def test_realtime_fault_interrupts_wait_and_recover_resumes() -> None:
+    with make(run="realtime") as b:
+        b.wait_ticks(10)
+        b.test_plant.inject_error()
+        with pytest.raises(ControlFault, match="injected SDK error"):
+            b.wait(5.0)
+        assert b.state().fault == "backend_error"
+        assert b.recover()
+        b.wait(0.05)
+        tick = b.state().tick
+        b.wait(0.05)
+        assert b.state().tick > tick
+        assert b.state().fault == "none"
