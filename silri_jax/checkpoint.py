@@ -38,6 +38,16 @@ change means the configuration changed. Mismatches raise :class:`CheckpointStruc
 listing the differing paths and the checkpoint's location.
 
 Only local file systems are supported (artefact writers receive a :class:`pathlib.Path`).
+
+Use in the learner::
+
+    with Checkpointer(run_dir / "checkpoints", max_to_keep=3) as ckpt:
+        if ckpt.latest_step() is not None:
+            state, meta = ckpt.restore(agent.create(config, spec, rng))
+            replay.load(ckpt.artefact_dir(ckpt.latest_step(), "replay"))
+        ...
+        ckpt.save(step, state, metadata={"config": config.to_dict(), "spec": spec.to_dict()},
+                  artefacts={"replay": replay.save})
 """
 
 from __future__ import annotations
@@ -73,6 +83,7 @@ _RESERVED_ITEMS = frozenset({STATE_ITEM, METADATA_ITEM})
 _ARTEFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # Orbax names an unfinished step "<step>.orbax-checkpoint-tmp[...]".
 _TMP_MARKER = ".orbax-checkpoint-tmp"
+_COMMIT_FILE = "commit_success.txt"
 # Artefacts are written here first; the name keeps the unfinished marker.
 _STAGING_PREFIX = "staging-"
 _MAX_LISTED_DIFFS = 12
@@ -428,7 +439,13 @@ class Checkpointer:
             return []
         if not self._manager_writes:
             manager.reload()
-        return sorted(int(s) for s in manager.all_steps())
+        # Orbax writes the commit file just before the final rename; a step directory without
+        # it did not come from a finished save (e.g. an interrupted copy of the directory).
+        return sorted(
+            int(s)
+            for s in manager.all_steps()
+            if (self._directory / str(s) / _COMMIT_FILE).is_file()
+        )
 
     def latest_step(self) -> int | None:
         """The newest committed step, or None when there is none."""

@@ -345,6 +345,18 @@ def test_reader_sees_steps_committed_by_another_writer(tmp_path: pathlib.Path) -
     assert_trees_identical(restored, _small_state(2))
 
 
+def test_step_without_commit_file_is_not_listed(tmp_path: pathlib.Path) -> None:
+    """A step directory that no finished save produced (e.g. a half-done copy) is skipped."""
+    with Checkpointer(tmp_path, async_save=False) as ckpt:
+        ckpt.save(1, _small_state(1))
+        ckpt.save(2, _small_state(2))
+    (tmp_path / "2" / "commit_success.txt").unlink()
+    with Checkpointer(tmp_path) as ckpt:
+        assert ckpt.all_steps() == [1]
+        restored, _ = ckpt.restore(_small_state(0))
+    assert_trees_identical(restored, _small_state(1))
+
+
 def test_synchronous_mode_commits_before_returning(tmp_path: pathlib.Path) -> None:
     with Checkpointer(tmp_path, async_save=False) as ckpt:
         ckpt.save(3, _small_state(3))
