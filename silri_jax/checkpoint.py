@@ -80,7 +80,8 @@ _log = logging.getLogger(__name__)
 STATE_ITEM = "state"
 METADATA_ITEM = "metadata"
 _RESERVED_ITEMS = frozenset({STATE_ITEM, METADATA_ITEM})
-_ARTEFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# No dots: Orbax marks temporary directories with a dotted suffix.
+_ARTEFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # Orbax names an unfinished step "<step>.orbax-checkpoint-tmp[...]".
 _TMP_MARKER = ".orbax-checkpoint-tmp"
 _COMMIT_FILE = "commit_success.txt"
@@ -546,7 +547,7 @@ class Checkpointer:
 def _check_artefact_name(name: str) -> None:
     if not isinstance(name, str) or not _ARTEFACT_NAME.match(name):
         raise ValueError(
-            f"artefact name {name!r} must be letters, digits, '_', '.' or '-' and not start "
+            f"artefact name {name!r} must be letters, digits, '_' or '-' and not start "
             "with a symbol"
         )
     if name in _RESERVED_ITEMS:

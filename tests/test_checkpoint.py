@@ -437,7 +437,9 @@ def test_failing_artefact_writer_commits_nothing(tmp_path: pathlib.Path) -> None
         assert (ckpt.artefact_dir(2, "replay") / "buffer.bin").read_bytes() == b"ok"
 
 
-@pytest.mark.parametrize("name", ["state", "metadata", "../x", "", "_hidden", "a/b"])
+@pytest.mark.parametrize(
+    "name", ["state", "metadata", "../x", "", "_hidden", "a/b", "x.orbax-checkpoint-tmp"]
+)
 def test_bad_artefact_names_are_rejected(tmp_path: pathlib.Path, name: str) -> None:
     with Checkpointer(tmp_path) as ckpt, pytest.raises(ValueError, match="artefact name"):
         ckpt.save(1, _small_state(1), artefacts={name: _replay_writer(b"")})
