@@ -1,0 +1,102 @@
+// A tick allocates nothing: operator new is counted while the loop runs (test plant and
+// MuJoCo, with policy targets, teleop takeovers, mode and gain changes in between).
+#include <mujoco/mujoco.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "check.hpp"
+#include "cpp_bridge/bridge_core.hpp"
+#include "cpp_bridge/mujoco_backend.hpp"
+#include "cpp_bridge/test_plant.hpp"
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocs{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocs.fetch_add(1);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace cpp_bridge;
+
+namespace {
+long count_allocs_while_running(BridgeCore& core) {
+  core.step(10);  // warm up (first tick initialises the filters)
+  const Pose start = core.state().ee;
+  long total = 0;
+  for (int k = 0; k < 20; ++k) {
+    Pose goal = start;
+    goal.p += Vec3(0.002 * (k % 4), -0.001 * k, 0.0);
+    core.set_policy_target(goal, 0.5);
+    if (k % 5 == 2) {
+      Vec6 tw;
+      tw << 0.02, 0.0, 0.0, 0.0, 0.0, 0.1;
+      core.set_teleop(tw, true);
+    } else if (k % 5 == 3) {
+      core.set_teleop(Vec6::Zero(), false);
+    }
+    if (k == 10) {
+      Gains g = core.gains();
+      g.stiffness *= 0.5;
+      core.set_gains(g);
+    }
+    g_allocs.store(0);
+    g_counting.store(true);
+    core.step(100);  // only the ticks are counted, not the API calls above
+    g_counting.store(false);
+    total += g_allocs.load();
+  }
+  return total;
+}
+}  // namespace
+
+int main() {
+  {
+    BridgeConfig cfg;
+    TestPlantConfig pc;
+    pc.initial.p = Vec3(0.3, 0.0, 0.3);
+    BridgeCore core(std::make_unique<TestPlant>(pc), cfg);
+    const long n = count_allocs_while_running(core);
+    std::printf("test plant: %ld allocations in 2000 ticks\n", n);
+    CHECK(n == 0);
+  }
+  {
+    char err[1000] = {0};
+    const std::string path = std::string(SILRI_TEST_ASSETS) + "/arm7.xml";
+    mjModel* m = mj_loadXML(path.c_str(), nullptr, err, sizeof(err));
+    CHECK(m != nullptr);
+    if (m) {
+      mjData* d = mj_makeData(m);
+      mj_resetDataKeyframe(m, d, mj_name2id(m, mjOBJ_KEY, "home"));
+      {
+        BridgeCore core(std::make_unique<MujocoBackend>(m, d), BridgeConfig{});
+        const long n = count_allocs_while_running(core);
+        std::printf("mujoco: %ld allocations in 2000 ticks\n", n);
+        CHECK(n == 0);
+      }
+      mj_deleteData(d);
+      mj_deleteModel(m);
+    }
+  }
+  // The counter itself works (so a zero above means something).
+  g_allocs.store(0);
+  g_counting.store(true);
+  auto* probe = new int(3);
+  g_counting.store(false);
+  delete probe;
+  CHECK(g_allocs.load() == 1);
+  TEST_MAIN_END();
+}
