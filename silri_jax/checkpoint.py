@@ -371,6 +371,10 @@ class Checkpointer:
                 self._directory,
             )
             return False
+        if (self._directory / str(step)).exists():
+            raise CheckpointError(
+                f"step {step} already exists in {self._directory}; it is never overwritten"
+            )
         staged = self._stage_artefacts(step, artefacts)
         items: dict[str, ocp.args.CheckpointArgs] = {
             name: ArtefactSave(path) for name, path in staged.items()
