@@ -149,7 +149,22 @@ void bind_bridge(py::module_& m) {
       .def("clear_samples", &BridgeCore::clear_samples)
       .def_property_readonly("fault", &BridgeCore::fault)
       .def("check", &BridgeCore::check)
-      .def("recover", &BridgeCore::recover, py::call_guard<py::gil_scoped_release>())
+      .def("recover",
+           [](BridgeCore& b) {
+             py::gil_scoped_release release;
+             if (!b.running()) return b.recover();
+             // The control thread performs the recovery; wait for it, staying
+             // interruptible.
+             const std::uint64_t ticket = b.request_recover();
+             int r;
+             int polls = 0;
+             while ((r = b.poll_recover(ticket)) < 0) {
+               if (!b.running()) return false;
+               std::this_thread::sleep_for(std::chrono::microseconds(200));
+               if (++polls % 25 == 0) check_signals();
+             }
+             return r == 1;
+           })
       .def(
           "step",
           [](BridgeCore& b, std::int64_t n) {

@@ -199,13 +199,21 @@ bool BridgeCore::recover() {
     fault_.store(0, std::memory_order_release);
     return true;
   }
-  const std::uint64_t req = recover_req_.fetch_add(1) + 1;
+  const std::uint64_t ticket = request_recover();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (recover_done_.load(std::memory_order_acquire) < req) {
+  int r;
+  while ((r = poll_recover(ticket)) < 0) {
     if (std::chrono::steady_clock::now() > deadline || !running()) return false;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  return recover_ok_.load() != 0;
+  return r == 1;
+}
+
+std::uint64_t BridgeCore::request_recover() { return recover_req_.fetch_add(1) + 1; }
+
+int BridgeCore::poll_recover(std::uint64_t ticket) const {
+  if (recover_done_.load(std::memory_order_acquire) < ticket) return -1;
+  return recover_ok_.load() != 0 ? 1 : 0;
 }
 
 void BridgeCore::handle_recover_request() {

@@ -7,8 +7,6 @@ import pathlib
 import pytest
 
 ASSETS = pathlib.Path(__file__).parent / "assets"
-REPO = pathlib.Path(__file__).resolve().parents[2]
-PANDA_XML = REPO / "silri_jax" / "envs" / "sim" / "assets" / "panda.xml"
 
 
 @pytest.fixture

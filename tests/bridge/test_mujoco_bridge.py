@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import mujoco
 import numpy as np
 import pytest
 
 from silri_jax.bridge import Bridge
 
-from .conftest import PANDA_XML
+PANDA_XML = pathlib.Path(__file__).resolve().parents[2] / "silri_jax/envs/sim/assets/panda.xml"
+
 
 
 def _track(xml: str, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray, Bridge, mujoco.MjData]:

@@ -93,6 +93,11 @@ class BridgeCore {
   /// Clears a latched fault through the backend's recovery. Returns false when there was
   /// no fault to clear or the backend could not recover (the fault then stays).
   bool recover();
+  /// Non-blocking form for callers that must stay responsive (the Python binding polls
+  /// for Ctrl-C): request_recover() returns a ticket, poll_recover(ticket) returns -1 while
+  /// pending, then 1 (cleared) or 0 (not cleared). Real-time mode only.
+  std::uint64_t request_recover();
+  int poll_recover(std::uint64_t ticket) const;
 
   // ---- lockstep ----
   /// Runs `n` ticks in the calling thread; stops early and throws FaultError on a fault.
