@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +30,10 @@ def test_ctest_suite_passes() -> None:
         assert shutil.which(tool), f"{tool} not on PATH (pip install cmake ninja)"
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
     cache = BUILD / "CMakeCache.txt"
-    if cache.exists() and f"Python_EXECUTABLE:FILEPATH={sys.executable}" not in cache.read_text():
-        cache.unlink()  # configured by another interpreter: its paths may be gone
+    if cache.exists():
+        configured = re.search(r"^Python_EXECUTABLE:\w+=(.*)$", cache.read_text(), re.M)
+        if not configured or configured.group(1) != sys.executable:
+            cache.unlink()  # configured by another interpreter: its paths may be gone
     configure = _run([
         "cmake", "-S", str(REPO), "-B", str(BUILD), *generator,
         "-DCMAKE_BUILD_TYPE=Release",
