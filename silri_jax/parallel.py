@@ -41,6 +41,10 @@ def data_parallel(
         mesh=mesh,
         in_specs=(P(), batch_spec),
         out_specs=(P(), P()),
+        # Without replication checking, gradients w.r.t. the replicated parameters stay
+        # per-device and the losses average them explicitly with pmean (with checking on,
+        # autodiff would psum them implicitly instead).
+        check_vma=False,
     )
     jitted = jax.jit(mapped, donate_argnums=(0,) if donate_state else ())
 
