@@ -29,7 +29,7 @@ import numpy as np
 import optax
 
 from silri_jax.networks.encoders import apply_backbone, make_backbone, random_shift
-from silri_jax.parallel import AXIS, data_parallel, make_mesh
+from silri_jax.parallel import AXIS, data_parallel, make_mesh, replicated
 from silri_jax.specs import GRIPPER_STAY, IMAGE_PREFIX, Batch, EnvSpec, example_batch
 
 Params = Any
@@ -164,7 +164,7 @@ class Agent(abc.ABC):
             params[name] = self._init_module(name, module, key, feats)
         opt_states = {n: self.optimizers[n].init(params[n]) for n in params}
         targets = {n: jax.tree.map(jnp.copy, params[n]) for n in self.target_names}
-        return AgentState(
+        state = AgentState(
             params=params,
             target_params=targets,
             opt_states=opt_states,
@@ -173,6 +173,8 @@ class Agent(abc.ABC):
             step=jnp.zeros((), jnp.int32),
             counters={k: jnp.zeros((), jnp.int32) for k in self.counter_names},
         )
+        # Replicated over the mesh from the start, as the update returns it: one compile.
+        return jax.device_put(state, replicated(self.mesh))
 
     counter_names: tuple[str, ...] = ()
 
