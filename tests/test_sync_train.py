@@ -1,0 +1,192 @@
+"""End to end: the synchronous loop on pick_cube with a tiny budget and tiny networks.
+
+Checks the machinery, not learning: demos recorded into D_I, interventions added to D_I
+with their flag and the executed action, SiLRI's beta schedule run on them, the named
+TensorBoard scalars written, the policy saved and reloadable, the final JSON line printed.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from silri_jax import sync_train
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def tiny_config(tmp_path: pathlib.Path, **overrides):
+    c = sync_train.default_config()
+    c.hidden_dims = (16, 16)
+    c.batch_size = 16
+    c.num_demos = 2
+    c.pretrain_steps = 20
+    c.env_steps = 300
+    c.start_training_after = 50
+    c.eval_every = 150
+    c.eval_episodes = 1
+    c.final_eval_episodes = 2
+    c.log_every = 50
+    c.replay_capacity = 5000
+    # interventions arrive in segments of 5-20 steps; a short period makes beta run often
+    c.agent_overrides = {"beta_every": 10, "beta_steps": 3}
+    c.log_dir = str(tmp_path / "tb")
+    c.save_policy_path = str(tmp_path / "policy.npz")
+    for k, v in overrides.items():
+        c[k] = v
+    return c
+
+
+def read_scalars_tbx(log_dir: pathlib.Path) -> dict[str, list[float]]:
+    """Scalars from the event files with tensorboardX's own protobufs (no tensorboard)."""
+    from tensorboardX.proto import event_pb2
+
+    out: dict[str, list[float]] = {}
+    for path in sorted(log_dir.glob("events.out.tfevents.*")):
+        data = path.read_bytes()
+        pos = 0
+        while pos + 12 <= len(data):
+            length = int.from_bytes(data[pos : pos + 8], "little")
+            record = data[pos + 12 : pos + 12 + length]
+            pos += 12 + length + 4
+            event = event_pb2.Event()
+            event.ParseFromString(record)
+            for v in event.summary.value:
+                out.setdefault(v.tag, []).append(v.simple_value)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("sync")
+    config = tiny_config(tmp)
+    results = sync_train.train(config, quiet=True)
+    return config, results, tmp
+
+
+def test_demos_and_interventions_reach_d_i(run) -> None:
+    _, results, _ = run
+    assert results["demo_transitions"] > 0
+    # D_I = demos + every intervention step; D_R = every online step
+    assert results["d_r_size"] == results["env_steps"] == 300
+    assert results["d_i_interventions"] > 0
+    assert results["d_i_size"] == results["demo_transitions"] + results["d_i_interventions"]
+    assert results["intervention_rate"] == pytest.approx(results["d_i_interventions"] / 300)
+    assert results["takeovers"] >= 1
+
+
+def test_beta_schedule_follows_interventions(run) -> None:
+    _, results, _ = run
+    # 3 steps per 10 new intervention transitions, counted only from online interventions
+    assert results["beta_steps"] == 3 * (results["d_i_interventions"] // 10)
+    assert results["beta_steps"] > 0
+    assert results["updates"] == 300 - 50  # one update per step after start_training_after
+
+
+def test_tensorboard_holds_named_scalars(run) -> None:
+    _, _, tmp = run
+    scalars = read_scalars_tbx(tmp / "tb")
+    for tag in (
+        "train/lambda_mean",
+        "train/critic_loss",
+        "beta/beta_sigma",
+        "pretrain/beta_sigma",
+        "perf/intervention_rate",
+        "perf/updates_per_s",
+        "perf/env_steps_per_s",
+        "episode/success",
+        "episode/return",
+        "episode/length",
+        "eval/success_rate",
+        "eval/mean_episode_length",
+    ):
+        assert tag in scalars, f"missing scalar {tag}; have {sorted(scalars)}"
+        assert all(np.isfinite(scalars[tag])), tag
+    # pre-training eval, one periodic eval (at 150; 300 is the final one), the final eval
+    assert len(scalars["eval/success_rate"]) == 3
+    assert all(0.0 <= v <= 1.0 for v in scalars["perf/intervention_rate"])
+
+
+def test_saved_policy_reloads_and_acts_like_the_trained_one(run) -> None:
+    config, results, _ = run
+    params, spec, agent = sync_train.load_policy(results["policy_path"])
+    assert spec.action.has_gripper and spec.action.dim == 3
+    assert set(params) == {"actor", "gripper"}
+    obs = {"state": np.random.default_rng(0).normal(size=(4, 25)).astype(np.float32)}
+    a, g = agent.act(params, obs, jax.random.PRNGKey(0), deterministic=True)
+    assert np.asarray(a).shape == (4, 3) and np.all(np.abs(np.asarray(a)) <= 1.0)
+    assert np.asarray(g).shape == (4,)
+    # The same parameters through a fresh evaluation give the recorded final result.
+    env = sync_train.envs.make(config.task, sync_train.sim_config(config))
+    ev = sync_train.evaluate(env, agent, params, config.final_eval_episodes,
+                             sync_train.EVAL_SEED_OFFSET)
+    assert ev.success_rate == results["success_rate"]
+    assert ev.mean_episode_length == results["mean_episode_length"]
+
+
+def test_interventions_store_flag_and_executed_action(tmp_path: pathlib.Path) -> None:
+    """D_I's online rows carry is_intervention = 1 and actions inside [-1, 1]; D_R's
+    non-intervention rows carry 0. Checked on buffers the loop itself fills."""
+    captured = {}
+    original = sync_train.ReplayBuffer
+
+    class Recording(original):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            captured.setdefault("buffers", []).append(self)
+
+    sync_train.ReplayBuffer = Recording
+    try:
+        config = tiny_config(tmp_path, env_steps=120, start_training_after=200, eval_every=0,
+                             final_eval_episodes=1, pretrain_steps=5, save_policy_path="")
+        results = sync_train.train(config, quiet=True)
+    finally:
+        sync_train.ReplayBuffer = original
+    d_r, d_i = captured["buffers"]
+    assert results["updates"] == 0 and "policy_path" not in results
+    rows_i = d_i.get(np.arange(len(d_i)))
+    assert np.all(rows_i["is_intervention"] == 1.0)
+    assert np.all(np.abs(rows_i["actions"]) <= 1.0)
+    rows_r = d_r.get(np.arange(len(d_r)))
+    n_flagged = int(rows_r["is_intervention"].sum())
+    assert n_flagged == results["d_i_interventions"] == len(d_i) - results["demo_transitions"]
+    # the intervention rows in D_R are the very rows appended to D_I (same executed action)
+    flagged = rows_r["is_intervention"] == 1.0
+    np.testing.assert_array_equal(rows_r["actions"][flagged],
+                                  rows_i["actions"][results["demo_transitions"]:])
+    np.testing.assert_array_equal(rows_r["gripper_actions"][flagged],
+                                  rows_i["gripper_actions"][results["demo_transitions"]:])
+
+
+def test_command_line_prints_final_json_line(tmp_path: pathlib.Path) -> None:
+    cmd = [
+        sys.executable, "-m", "silri_jax.sync_train",
+        "--config.hidden_dims=(16, 16)", "--config.batch_size=16", "--config.num_demos=1",
+        "--config.pretrain_steps=5", "--config.env_steps=60", "--config.start_training_after=30",
+        "--config.eval_every=0", "--config.final_eval_episodes=1", "--config.log_every=30",
+        f"--config.log_dir={tmp_path / 'tb'}", f"--config.save_policy_path={tmp_path / 'p.npz'}",
+    ]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    last = out.stdout.strip().splitlines()[-1]
+    line = json.loads(last)
+    assert line["event"] == "final_eval"
+    for k in ("success_rate", "mean_episode_length", "intervention_rate"):
+        assert k in line
+    assert 1 <= line["mean_episode_length"] <= 100
+    assert (tmp_path / "p.npz").is_file()
+
+
+def test_bad_config_is_refused_with_its_name(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match="obs_mode"):
+        sync_train.train(tiny_config(tmp_path, obs_mode="depth"), quiet=True)
+    with pytest.raises(ValueError, match="no field 'nonexistent'"):
+        sync_train.train(tiny_config(tmp_path, agent_overrides={"nonexistent": 1}), quiet=True)
+    with pytest.raises(ValueError, match="env_steps"):
+        sync_train.train(tiny_config(tmp_path, env_steps=0), quiet=True)
