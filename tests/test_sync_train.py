@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from silri_jax import sync_train
+from silri_jax.data import ReplayBuffer
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -27,9 +28,9 @@ def tiny_config(tmp_path: pathlib.Path, **overrides):
     c.batch_size = 16
     c.num_demos = 2
     c.pretrain_steps = 20
-    c.env_steps = 300
-    c.start_training_after = 50
-    c.eval_every = 150
+    c.env_steps = 200
+    c.start_training_after = 40
+    c.eval_every = 100
     c.eval_episodes = 1
     c.final_eval_episodes = 2
     c.log_every = 50
@@ -64,33 +65,44 @@ def read_scalars_tbx(log_dir: pathlib.Path) -> dict[str, list[float]]:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory):
+    """One tiny run shared by the tests below; its two buffers are captured for inspection."""
     tmp = tmp_path_factory.mktemp("sync")
     config = tiny_config(tmp)
-    results = sync_train.train(config, quiet=True)
-    return config, results, tmp
+    buffers: list[ReplayBuffer] = []
+
+    class Recording(ReplayBuffer):
+        def __init__(self, *a, **k) -> None:
+            super().__init__(*a, **k)
+            buffers.append(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sync_train, "ReplayBuffer", Recording)
+        results = sync_train.train(config, quiet=True)
+    d_r, d_i = buffers
+    return config, results, tmp, d_r, d_i
 
 
 def test_demos_and_interventions_reach_d_i(run) -> None:
-    _, results, _ = run
+    _, results, *_ = run
     assert results["demo_transitions"] > 0
     # D_I = demos + every intervention step; D_R = every online step
-    assert results["d_r_size"] == results["env_steps"] == 300
+    assert results["d_r_size"] == results["env_steps"] == 200
     assert results["d_i_interventions"] > 0
     assert results["d_i_size"] == results["demo_transitions"] + results["d_i_interventions"]
-    assert results["intervention_rate"] == pytest.approx(results["d_i_interventions"] / 300)
+    assert results["intervention_rate"] == pytest.approx(results["d_i_interventions"] / 200)
     assert results["takeovers"] >= 1
 
 
 def test_beta_schedule_follows_interventions(run) -> None:
-    _, results, _ = run
+    _, results, *_ = run
     # 3 steps per 10 new intervention transitions, counted only from online interventions
     assert results["beta_steps"] == 3 * (results["d_i_interventions"] // 10)
     assert results["beta_steps"] > 0
-    assert results["updates"] == 300 - 50  # one update per step after start_training_after
+    assert results["updates"] == 200 - 40  # one update per step after start_training_after
 
 
 def test_tensorboard_holds_named_scalars(run) -> None:
-    _, _, tmp = run
+    _, _, tmp, *_ = run
     scalars = read_scalars_tbx(tmp / "tb")
     for tag in (
         "train/lambda_mean",
@@ -108,13 +120,13 @@ def test_tensorboard_holds_named_scalars(run) -> None:
     ):
         assert tag in scalars, f"missing scalar {tag}; have {sorted(scalars)}"
         assert all(np.isfinite(scalars[tag])), tag
-    # pre-training eval, one periodic eval (at 150; 300 is the final one), the final eval
+    # pre-training eval, one periodic eval (at 100; 200 is the final one), the final eval
     assert len(scalars["eval/success_rate"]) == 3
     assert all(0.0 <= v <= 1.0 for v in scalars["perf/intervention_rate"])
 
 
 def test_saved_policy_reloads_and_acts_like_the_trained_one(run) -> None:
-    config, results, _ = run
+    config, results, *_ = run
     params, spec, agent = sync_train.load_policy(results["policy_path"])
     assert spec.action.has_gripper and spec.action.dim == 3
     assert set(params) == {"actor", "gripper"}
@@ -130,38 +142,21 @@ def test_saved_policy_reloads_and_acts_like_the_trained_one(run) -> None:
     assert ev.mean_episode_length == results["mean_episode_length"]
 
 
-def test_interventions_store_flag_and_executed_action(tmp_path: pathlib.Path) -> None:
-    """D_I's online rows carry is_intervention = 1 and actions inside [-1, 1]; D_R's
-    non-intervention rows carry 0. Checked on buffers the loop itself fills."""
-    captured = {}
-    original = sync_train.ReplayBuffer
-
-    class Recording(original):
-        def __init__(self, *a, **k):
-            super().__init__(*a, **k)
-            captured.setdefault("buffers", []).append(self)
-
-    sync_train.ReplayBuffer = Recording
-    try:
-        config = tiny_config(tmp_path, env_steps=120, start_training_after=200, eval_every=0,
-                             final_eval_episodes=1, pretrain_steps=5, save_policy_path="")
-        results = sync_train.train(config, quiet=True)
-    finally:
-        sync_train.ReplayBuffer = original
-    d_r, d_i = captured["buffers"]
-    assert results["updates"] == 0 and "policy_path" not in results
+def test_interventions_store_flag_and_executed_action(run) -> None:
+    """D_I's online rows carry is_intervention = 1 and the executed action; they are the
+    very rows flagged in D_R, where every other row carries 0."""
+    _, results, _, d_r, d_i = run
+    n_demo = results["demo_transitions"]
     rows_i = d_i.get(np.arange(len(d_i)))
     assert np.all(rows_i["is_intervention"] == 1.0)
     assert np.all(np.abs(rows_i["actions"]) <= 1.0)
     rows_r = d_r.get(np.arange(len(d_r)))
-    n_flagged = int(rows_r["is_intervention"].sum())
-    assert n_flagged == results["d_i_interventions"] == len(d_i) - results["demo_transitions"]
-    # the intervention rows in D_R are the very rows appended to D_I (same executed action)
     flagged = rows_r["is_intervention"] == 1.0
-    np.testing.assert_array_equal(rows_r["actions"][flagged],
-                                  rows_i["actions"][results["demo_transitions"]:])
+    assert int(flagged.sum()) == results["d_i_interventions"] == len(d_i) - n_demo
+    np.testing.assert_array_equal(rows_r["actions"][flagged], rows_i["actions"][n_demo:])
     np.testing.assert_array_equal(rows_r["gripper_actions"][flagged],
-                                  rows_i["gripper_actions"][results["demo_transitions"]:])
+                                  rows_i["gripper_actions"][n_demo:])
+    np.testing.assert_array_equal(rows_r["rewards"][flagged], rows_i["rewards"][n_demo:])
 
 
 def test_command_line_prints_final_json_line(tmp_path: pathlib.Path) -> None:
