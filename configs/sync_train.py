@@ -52,7 +52,7 @@ def get_config() -> ml_collections.ConfigDict:
 
     # ---- budget -----------------------------------------------------------------------------
     # online environment steps
-    c.env_steps = 6000
+    c.env_steps = 12000
     # update calls (each one UTD group) per environment step; fixed, so a run's result does
     # not depend on the machine's speed
     c.updates_per_env_step = 1
