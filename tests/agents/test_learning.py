@@ -250,11 +250,17 @@ def train_online(agent, run: OnlineRun) -> TrainResult:
 
 
 def small_config(name: str, **overrides):
+    """The algorithm's defaults with small networks, no dropout, batch 128 and, for the
+    RL agents, discount 0.9: with the default 0.97 standing still one step from the goal
+    is worth only 3% less than reaching it, a gap the small critics blur within this
+    budget, so the deterministic policy can stall next to the goal."""
     cfg = get_config(name)
     cfg.network.hidden_dims = (64, 64)
     cfg.network.latent_dim = 32
     cfg.network.dropout_rate = 0.0
     cfg.batch_size = 128
+    if "discount" in cfg and name in ("sac", "silri"):
+        cfg.discount = 0.9
     for k, v in overrides.items():
         cfg[k] = v
     return cfg
@@ -262,7 +268,7 @@ def small_config(name: str, **overrides):
 
 # ---- baselines -----------------------------------------------------------------------------
 # Success over EVAL_EPISODES deterministic episodes that online RL must reach.
-RL_THRESHOLD = 0.85
+RL_THRESHOLD = 0.9
 # SiLRI must reach the goal in fewer steps than this on average; the operator whose
 # interventions and demonstrations it learns from takes about 12.7, the expert 7.7.
 OPERATOR_STEPS_BAR = 11.0
@@ -306,12 +312,12 @@ def test_baselines_fail_the_thresholds():
 @pytest.mark.slow
 def test_sac_learns_to_reach():
     """SAC (HIL-SERL's baseline), hidden (64, 64), batch 128 mixed 50/50 from D_R and a D_I
-    of 20 expert demonstrations, utd 2, one update group per vectorised step, 1000 steps
-    of 8 environments (8000 transitions): deterministic success >= RL_THRESHOLD over
-    100 fixed evaluation episodes. SAC has no imitation term, so the demos only reach the
-    actor through the critic."""
+    of 20 expert demonstrations, discount 0.9, utd 2, one update group per vectorised
+    step, 2000 steps of 8 environments (16000 transitions): deterministic success >=
+    RL_THRESHOLD (0.9) over 100 fixed evaluation episodes. SAC has no imitation term, so
+    the demos reach the actor only through the critic."""
     agent = make_agent(small_config("sac"), env.SPEC)
-    result = train_online(agent, OnlineRun(env_steps=1000))
+    result = train_online(agent, OnlineRun(env_steps=2000))
     ev = evaluate(agent_policy(agent, result.state))
     assert ev.success_rate >= RL_THRESHOLD, ev
 
@@ -329,13 +335,16 @@ def test_silri_learns_from_a_suboptimal_operator():
     interventions (beta updates beyond pre-training)."""
     cfg = small_config("silri")
     agent = make_agent(cfg, env.SPEC)
-    run = OnlineRun(env_steps=1000, demo_policy="operator", intervention_episodes=16)
+    run = OnlineRun(env_steps=2000, demo_policy="operator", intervention_episodes=16)
     result = train_online(agent, run)
     ev = evaluate(agent_policy(agent, result.state))
     assert result.taken_over == 16
     assert result.beta_updates > cfg.pretrain_steps, result.beta_updates
     assert ev.success_rate >= RL_THRESHOLD, ev
     assert ev.mean_steps < OPERATOR_STEPS_BAR, (ev, result.after_pretrain)
+    # The bar is one imitation alone does not clear: the pre-trained policy is as slow
+    # as the operator it copied.
+    assert result.after_pretrain.mean_steps > OPERATOR_STEPS_BAR, result.after_pretrain
 
 
 # ---- imitation ---------------------------------------------------------------------------------
