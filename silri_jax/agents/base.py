@@ -9,6 +9,10 @@ pure jitted functions over an ``AgentState`` pytree:
     state, metrics = agent.pretrain(state, batch)    # batch leaves: [steps, B, ...]
     actor_params = agent.actor_params(state)         # only what an actor needs
     action, gripper = agent.act(actor_params, obs, rng, deterministic)
+
+``update``, ``pretrain`` and ``update_behavior`` donate the state passed in (no copy of
+every network per step): use only the returned state afterwards, and take actor
+parameters anew (``actor_params``, copied to the host if an actor thread keeps them).
 """
 
 from __future__ import annotations
