@@ -1,0 +1,165 @@
+"""Config of the actor-learner runtime (``silri_jax.learner``, ``.actor``, ``.launch``).
+
+Pick a named variant after a colon and override any field with absl flags:
+
+    python -m silri_jax.launch --config=configs/train.py:silri_pick_cube_state \\
+        --config.agent.batch_size=64 --num_actors=2
+
+A key that does not exist (``--config.agent.batchsize=64``) is an error naming the key.
+The learner and every actor must load the same ``agent`` and ``task`` sections: their
+digest is the config hash checked at the handshake. ``runtime`` may differ per process.
+
+Variants: silri_pick_cube_state (default), silri_pick_cube_pixels, sac_pick_cube_state,
+hgdagger_pick_cube_state, silri_insert_peg_state, silri_open_drawer_state.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+from ml_collections import config_dict
+
+VARIANTS = (
+    "silri_pick_cube_state",
+    "silri_pick_cube_pixels",
+    "sac_pick_cube_state",
+    "hgdagger_pick_cube_state",
+    "silri_insert_peg_state",
+    "silri_open_drawer_state",
+)
+
+
+def _agent() -> ml_collections.ConfigDict:
+    a = ml_collections.ConfigDict()
+    # algorithm: silri, sac, hgdagger or bc (defaults in silri_jax/agents/config.py)
+    a.algo = "silri"
+    # MLP widths of every network; smaller than the agents' (256, 256) so a CPU keeps up
+    a.hidden_dims = (128, 128)
+    # transitions per update batch (half D_R, half D_I for mixed agents)
+    a.batch_size = 128
+    # update-to-data ratio inside one update call: utd-1 critic-only steps + one full step
+    a.utd = 2
+    # pre-training steps on the demonstrations (SiLRI: beta and a BC actor); -1 keeps the
+    # agent's default
+    a.pretrain_steps = 1000
+    # further agent config overrides (e.g. {"discount": 0.9}); a field the agent lacks is
+    # an error
+    a.overrides = ml_collections.ConfigDict()
+    return a
+
+
+def _task() -> ml_collections.ConfigDict:
+    t = ml_collections.ConfigDict()
+    # simulated task (pick_cube, insert_peg, open_drawer) or "gym:<module>:<gymnasium id>"
+    t.name = "pick_cube"
+    # "state" (proprioception + object state) or "pixels" (state + front and wrist cameras)
+    t.obs_mode = "state"
+    # camera image size for obs_mode="pixels"
+    t.image_size = 64
+    # extra SimConfig fields (e.g. {"max_episode_steps": 80}) or, for gym: tasks, kwargs
+    t.sim = ml_collections.ConfigDict()
+    # let the operator intervene in the actors (off: pure RL after the demos)
+    t.intervention = True
+    # "simulated" (silri_jax.operators.SimulatedOperator) or "<module>:<factory>" called
+    # as factory(profile=..., seed=...) for tasks without a simulated operator
+    t.operator = "simulated"
+    # operator skill profile for interventions: expert, skilled or unskilled
+    t.operator_profile = "skilled"
+    return t
+
+
+def _demos() -> ml_collections.ConfigDict:
+    d = ml_collections.ConfigDict()
+    # demonstration file (silri_jax.data.save_demos format) loaded into D_I; empty: record
+    d.path = ""
+    # demonstrations recorded by the simulated operator when no file is given (0: none)
+    d.num = 20
+    # operator profile that records them
+    d.profile = "expert"
+    return d
+
+
+def _runtime() -> ml_collections.ConfigDict:
+    r = ml_collections.ConfigDict()
+    # learner address; loopback by default. Another host needs runtime.token.
+    r.address = "127.0.0.1:50551"
+    # shared secret (any non-loopback address requires one); empty: none
+    r.token = ""
+    # TLS for the learner (PEM cert + key) and the CA the actors trust; empty: plain TCP
+    r.tls_cert = ""
+    r.tls_key = ""
+    r.tls_root_cert = ""
+    # largest gRPC message (bytes); larger params are chunked, larger batches split
+    r.max_message_bytes = 16 * 1024 * 1024
+    # learner ingest queue bound in batches (back-pressure beyond it)
+    r.max_queue = 64
+    # all output of a run: checkpoints/, wal/ (write-ahead log), tb/ (TensorBoard)
+    r.run_dir = "runs/train"
+    # capacity of D_R and of D_I (transitions)
+    r.replay_capacity = 200_000
+    # transitions in D_R before the first update
+    r.start_training_after = 200
+    # cap on update calls per second (0: as fast as possible); leaves CPU to the actors
+    r.max_updates_per_s = 0.0
+    # parameter push period of the learner (seconds)
+    r.push_period_s = 1.0
+    # checkpoint every N update calls (also on SIGTERM/SIGINT); 0: only on exit
+    r.checkpoint_every_updates = 2000
+    # checkpoints kept
+    r.keep_checkpoints = 2
+    # fsync the write-ahead log per batch (survives power loss, not only process kills)
+    r.wal_fsync = False
+    # TensorBoard and terminal status period (seconds)
+    r.log_every_s = 2.0
+    # total online env steps over all actors (0: run until stopped); each actor takes
+    # ceil(env_steps / num_actors)
+    r.env_steps = 0
+    # actors the launcher starts (and the budget is split over)
+    r.num_actors = 1
+    # actor: unacknowledged transitions kept at most before send blocks
+    r.max_outbox = 4096
+    # actor: transitions per streamed batch at most, and how long a batch may wait
+    r.max_batch = 32
+    r.linger_s = 0.05
+    # actor: uniformly random actions for its first steps (0: the policy acts at once)
+    r.random_steps = 0
+    # actor: seconds to wait for the first parameters (the learner pre-trains first)
+    r.first_params_timeout_s = 900.0
+    # actor: sleep to this control rate (Hz); 0: as fast as possible (simulation)
+    r.control_hz = 0.0
+    # evaluation (launcher's final line and actor --eval): episodes and seed offset
+    r.eval_episodes = 10
+    r.eval_seed = 2_000_000
+    return r
+
+
+def get_config(variant: str = "silri_pick_cube_state") -> ml_collections.ConfigDict:
+    """The config of ``variant`` (see ``VARIANTS``)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown config variant {variant!r}; known: {list(VARIANTS)}")
+    c = ml_collections.ConfigDict()
+    # the variant this config was built from (for logs)
+    c.variant = variant
+    # run seed: network init, demos, episode seeds (per actor offset), sampling
+    c.seed = 0
+    c.agent = _agent()
+    c.task = _task()
+    c.demos = _demos()
+    c.runtime = _runtime()
+    # placeholder so a resumed run can be pointed at an explicit step (None: latest)
+    c.resume_step = config_dict.placeholder(int)
+
+    algo, task, obs = variant.split("_", 1)[0], variant.split("_", 1)[1], "state"
+    if task.endswith("_pixels"):
+        task, obs = task[: -len("_pixels")], "pixels"
+    elif task.endswith("_state"):
+        task = task[: -len("_state")]
+    c.agent.algo = algo
+    c.task.name = task
+    c.task.obs_mode = obs
+    c.runtime.run_dir = f"runs/{variant}"
+    if obs == "pixels":
+        # a CPU cannot run ResNet-10 on two cameras at a useful rate: small conv encoder
+        c.agent.overrides = ml_collections.ConfigDict({"encoder": {"backbone": "small_conv"}})
+        c.agent.batch_size = 64
+        c.runtime.replay_capacity = 50_000
+    return c

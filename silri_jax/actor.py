@@ -1,0 +1,274 @@
+"""The actor process: ``python -m silri_jax.actor --config=configs/train.py:<variant> --actor_id=N``.
+
+It runs the task env (as fast as possible in simulation, or at ``runtime.control_hz``),
+acts with the jitted stochastic policy, lets the operator take over through the env's
+``InterventionWrapper`` (built exactly as ``sync_train`` builds it), records the EXECUTED
+action with ``is_intervention``, streams every transition to the learner and reports
+episode statistics. New parameters are swapped in between steps, also mid-episode: a
+policy is never older than the push period plus one step (loading only at episode end is
+a known peer bug).
+
+Numbering: sequence numbers continue from what the learner has already stored for this
+actor id (asked at start-up), and episode ids are ``actor_id * 10**10 + the sequence
+number of the episode's first step``, so a restarted actor never reuses an id.
+
+``--eval``: deterministic actions, no operator, nothing sent; parameters from
+``--policy`` (a ``sync_train.save_policy`` file) or the learner's newest; prints one JSON
+line with the success rate and the cycle time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from silri_jax import sync_train as st
+from silri_jax.runtime import setup
+from silri_jax.transport.client import ActorClient
+
+log = logging.getLogger("silri_jax.actor")
+EPISODE_ID_STRIDE = 10**10
+SEED_STRIDE = 10_000_000
+
+
+def _client_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    r = config.runtime
+    return {"token": r.token or None, "tls_root_cert": r.tls_root_cert or None,
+            "max_message_bytes": int(r.max_message_bytes)}
+
+
+def stored_seq(config: ml_collections.ConfigDict, spec: Any, actor_id: str,
+               timeout: float) -> int:
+    """The learner's acked sequence number for ``actor_id`` (waits for the learner)."""
+    probe = ActorClient(config.runtime.address, spec, setup.config_hash(config), actor_id,
+                        subscribe_params=False, **_client_kwargs(config))
+    try:
+        deadline = time.monotonic() + timeout
+        while probe.stats()["connects"] < 1:
+            if probe.error is not None:
+                raise probe.error
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no learner at {config.runtime.address} for {timeout} s")
+            time.sleep(0.05)
+        return probe.acked_seq
+    finally:
+        probe.close()
+
+
+class Actor:
+    """One actor; ``run()`` steps until the budget is spent or ``stop()``."""
+
+    def __init__(self, config: ml_collections.ConfigDict, actor_index: int,
+                 trace_path: str | None = None, quiet: bool = False) -> None:
+        setup.validate(config)
+        self.config, self.index = config, int(actor_index)
+        self.actor_id = f"actor-{self.index}"
+        self.seed = int(config.seed)
+        self.operator = setup.make_operator(config, seed=self.seed * 1000 + self.index)
+        self.env, self.spec, self.agent = setup.make_env_and_agent(config, self.operator)
+        self.quiet = quiet
+        self._stop = threading.Event()
+        r = config.runtime
+        self.budget = math.ceil(int(r.env_steps) / int(r.num_actors)) if r.env_steps else 0
+        template = st.host_actor_params(self.agent, self.agent.init(jax.random.PRNGKey(0)))
+        first = stored_seq(config, self.spec, self.actor_id, float(r.first_params_timeout_s)) + 1
+        self.client = ActorClient(
+            r.address, self.spec, setup.config_hash(config), self.actor_id,
+            params_template=template, max_outbox=int(r.max_outbox),
+            max_batch=int(r.max_batch), linger_s=float(r.linger_s), first_seq=first,
+            **_client_kwargs(config))
+        self.next_seq = first
+        self.trace = open(trace_path, "a") if trace_path else None  # noqa: SIM115
+        self.rng = np.random.default_rng(self.seed * 1000 + self.index)
+        self.key = jax.random.PRNGKey(self.seed * 1000 + self.index)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _wait_params(self) -> tuple[int, Any]:
+        timeout = float(self.config.runtime.first_params_timeout_s)
+        deadline = time.monotonic() + timeout
+        while not self._stop.is_set():
+            got = self.client.latest_params()
+            if got is not None:
+                return got[0], jax.device_put(got[1])
+            if self.client.error is not None:
+                raise self.client.error
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no parameters from the learner within {timeout} s")
+            time.sleep(0.05)
+        raise KeyboardInterrupt
+
+    def run(self) -> dict[str, Any]:
+        version, params = self._wait_params()
+        r = self.config.runtime
+        period = 1.0 / float(r.control_hz) if r.control_hz > 0 else 0.0
+        has_gripper = self.spec.action.has_gripper
+        steps_done, episodes, swaps = 0, 0, 0
+        t_start = time.time()
+        while not self._stop.is_set() and (not self.budget or steps_done < self.budget):
+            eid = self.index * EPISODE_ID_STRIDE + self.next_seq
+            obs, _ = self.env.reset(seed=SEED_STRIDE * (self.index + 1) + self.seed * 100_000
+                                    + episodes)
+            ep = {"len": 0, "ret": 0.0, "interv": 0, "ages": [], "versions": {version},
+                  "t0": time.time()}
+            done, info = False, {}
+            while not done and not self._stop.is_set():
+                t_step = time.monotonic()
+                got = self.client.latest_params()  # swap between steps, also mid-episode
+                if got is not None:
+                    version, params = got[0], jax.device_put(got[1])
+                    ep["versions"].add(version)
+                    swaps += 1
+                timing = self.client.params_timing()
+                if timing is not None:
+                    ep["ages"].append(time.time() - timing[1])
+                if steps_done < int(r.random_steps):
+                    action = st.random_action(self.rng, self.spec)
+                else:
+                    self.key, k = jax.random.split(self.key)
+                    a, g = self.agent.act(params, st._batched(obs), k, deterministic=False)
+                    action = st.env_action(a, g, has_gripper)
+                next_obs, reward, term, trunc, info = self.env.step(action)
+                interv = bool(info["is_intervention"])
+                row = {
+                    "observations": obs, "next_observations": next_obs,
+                    "actions": np.asarray(info["executed_action"], np.float32),
+                    "rewards": float(reward), "terminated": int(bool(term)),
+                    "truncated": int(bool(trunc)), "is_intervention": int(interv),
+                    "episode_ids": eid, "steps": ep["len"],
+                }
+                if has_gripper:
+                    row["gripper_actions"] = int(info["executed_gripper_action"])
+                seq = self.client.send(row, timeout=None)
+                self.next_seq = seq + 1
+                if self.trace is not None:
+                    self.trace.write(json.dumps({
+                        "seq": seq, "episode_id": eid, "step": ep["len"],
+                        "is_intervention": int(interv), "version": version}) + "\n")
+                ep["len"] += 1
+                ep["ret"] += float(reward)
+                ep["interv"] += int(interv)
+                steps_done += 1
+                obs, done = next_obs, bool(term or trunc)
+                if self.budget and steps_done >= self.budget:
+                    break
+                if period:
+                    time.sleep(max(0.0, period - (time.monotonic() - t_step)))
+            if ep["len"] == 0:
+                break
+            episodes += 1
+            dur = time.time() - ep["t0"]
+            stats = {
+                "episode_id": eid, "episode_return": ep["ret"], "length": ep["len"],
+                "success": bool(info.get("success", False)), "intervention_steps": ep["interv"],
+                "duration_s": dur, "params_version": version,
+                "param_age_s": float(np.mean(ep["ages"])) if ep["ages"] else 0.0,
+                "param_age_max_s": float(np.max(ep["ages"])) if ep["ages"] else 0.0,
+                "versions_in_episode": len(ep["versions"]),
+                "steps_per_s": ep["len"] / max(dur, 1e-9),
+                "outbox": self.client.stats()["outbox"],
+            }
+            self.client.report_episode(stats)
+            if self.trace is not None:
+                self.trace.flush()
+            if not self.quiet:
+                print(f"{self.actor_id} ep {episodes} len {ep['len']} ret {ep['ret']:.2f} "
+                      f"succ {int(stats['success'])} interv {ep['interv']} v{version} "
+                      f"({len(ep['versions'])} in ep) {stats['steps_per_s']:.0f} st/s",
+                      flush=True)
+        flushed = self.client.flush(timeout=120.0 if not self._stop.is_set() else 10.0)
+        out = {"event": "actor_done", "actor_id": self.actor_id, "steps": steps_done,
+               "episodes": episodes, "param_swaps": swaps, "flushed": flushed,
+               "wall_s": time.time() - t_start, "last_seq": self.next_seq - 1}
+        self.close()
+        return out
+
+    def close(self) -> None:
+        self.client.close()
+        if self.trace is not None:
+            self.trace.close()
+            self.trace = None
+
+
+def evaluate(config: ml_collections.ConfigDict, policy: str | None) -> dict[str, Any]:
+    """Deterministic evaluation without operator; params from a file or the learner."""
+    env, spec, agent = setup.make_env_and_agent(config, operator=None)
+    if policy:
+        params, pspec, agent = st.load_policy(policy)
+        if pspec != spec:
+            raise ValueError(f"policy {policy} was trained on another env spec")
+        version = 0
+    else:
+        template = st.host_actor_params(agent, agent.init(jax.random.PRNGKey(0)))
+        client = ActorClient(config.runtime.address, spec, setup.config_hash(config), "eval",
+                             params_template=template, **_client_kwargs(config))
+        try:
+            deadline = time.monotonic() + float(config.runtime.first_params_timeout_s)
+            got = None
+            while got is None:
+                if client.error is not None:
+                    raise client.error
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no parameters from the learner")
+                time.sleep(0.05)
+                got = client.latest_params()
+            version, params = got
+        finally:
+            client.close()
+    episodes = int(config.runtime.eval_episodes)
+    t0 = time.perf_counter()
+    res = st.evaluate(env, agent, jax.device_put(params), episodes, int(config.runtime.eval_seed))
+    wall = time.perf_counter() - t0
+    steps = res.mean_episode_length * episodes
+    return {"event": "eval", "success_rate": res.success_rate,
+            "mean_episode_length": res.mean_episode_length, "mean_return": res.mean_return,
+            "episodes": episodes, "cycle_time_ms": 1e3 * wall / max(steps, 1),
+            "params_version": version}
+
+
+def main(argv: list[str]) -> None:
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if len(argv) > 1:
+        raise ValueError(f"unexpected arguments: {argv[1:]}")
+    config = _CONFIG.value
+    if _EVAL.value:
+        print(json.dumps(evaluate(config, _POLICY.value)), flush=True)
+        return
+    actor = Actor(config, _ACTOR_ID.value, trace_path=_TRACE.value)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        actor.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(json.dumps(actor.run()), flush=True)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    from absl import app, flags
+    from ml_collections import config_flags
+
+    _CONFIG = config_flags.DEFINE_config_file(
+        "config", "configs/train.py", "runtime config (configs/train.py:<variant>)")
+    _ACTOR_ID = flags.DEFINE_integer("actor_id", 0, "this actor's number (unique per learner)")
+    _EVAL = flags.DEFINE_bool("eval", False, "deterministic evaluation, no operator, no learning")
+    _POLICY = flags.DEFINE_string("policy", None, "--eval: a policy file instead of the learner")
+    _TRACE = flags.DEFINE_string("trace", None,
+                                 "append one JSON line per sent transition (seq, episode, "
+                                 "step, is_intervention, params version) to this file")
+    app.run(main)

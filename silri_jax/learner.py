@@ -1,0 +1,462 @@
+"""The learner process: ``python -m silri_jax.learner --config=configs/train.py:<variant>``.
+
+It serves any number of actors (``silri_jax.transport.server.LearnerServer``), stores
+every received transition in ``D_R`` and, when it is an intervention (or a demo), in
+``D_I``; loads or records the offline demonstrations; pre-trains; then updates
+continuously in its own thread while the actors stream. Threads and why:
+
+- gRPC ingest thread (the server's): WAL append, replay insert, then the ack. It counts new
+  intervention transitions for SiLRI's beta schedule.
+- update thread: the only owner of the agent state (updates DONATE it). It runs beta steps
+  when the schedule says so, the ordinary updates, host copies of the actor parameters for
+  the push, and the checkpoints (a checkpoint needs the state between two updates).
+- main thread: pushes the newest host copy every ``push_period_s``, logs TensorBoard
+  scalars and the one-line status, and turns SIGTERM/SIGINT into a clean stop with a final
+  checkpoint.
+
+Exactly once across a kill: a batch is in the write-ahead log before it is acked;
+a checkpoint holds the replay buffers with the per-actor acked sequence numbers taken
+under the same lock as the inserts, so on ``--resume`` the log's newer records are
+inserted again and nothing is lost or stored twice (see ``silri_jax.runtime.wal``).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import pathlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from silri_jax import sync_train as st
+from silri_jax.agents.base import AgentState
+from silri_jax.checkpoint import Checkpointer
+from silri_jax.data import ReplayBuffer, insert_demos
+from silri_jax.runtime import setup
+from silri_jax.runtime.wal import WriteAheadLog
+from silri_jax.transport import codec
+from silri_jax.transport.server import LearnerServer
+
+log = logging.getLogger("silri_jax.learner")
+FORMAT_VERSION = 1
+
+
+def run_paths(config: ml_collections.ConfigDict) -> dict[str, pathlib.Path]:
+    root = pathlib.Path(config.runtime.run_dir)
+    return {"root": root, "checkpoints": root / "checkpoints", "wal": root / "wal",
+            "tb": root / "tb"}
+
+
+class Learner:
+    """Everything the learner process holds; ``run()`` serves until ``stop()``."""
+
+    def __init__(self, config: ml_collections.ConfigDict, resume: bool = False,
+                 quiet: bool = False) -> None:
+        setup.validate(config)
+        self.config = config
+        r = config.runtime
+        self.paths = run_paths(config)
+        self.seed = int(config.seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.env, self.spec, self.agent = setup.make_env_and_agent(config, operator=None)
+        self.acfg = setup.agent_config(config)
+        self.hash = setup.config_hash(config)
+        self.state: AgentState = self.agent.init(jax.random.PRNGKey(self.seed))
+        self.d_r = ReplayBuffer(self.spec, int(r.replay_capacity))
+        self.d_i = ReplayBuffer(self.spec, int(r.replay_capacity))
+        self.sampler = st._Sampler(self.agent, self.d_r, self.d_i, self.acfg.batch_size,
+                                   self.acfg.utd)
+        self.schedule = self.agent.beta_schedule() if hasattr(self.agent, "beta_schedule") \
+            else None
+        self.interventions_to_d_i = self.agent.batch_source != "demos"
+        self.ckpt = Checkpointer(self.paths["checkpoints"], max_to_keep=int(r.keep_checkpoints),
+                                 async_save=False)
+        self.logger = st.Logger(str(self.paths["tb"]), quiet=quiet)
+
+        self._data_lock = threading.Lock()  # inserts, acked seqs, WAL, counters
+        self.acked: dict[str, int] = {}
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._new_interventions = 0
+        self._episodes: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
+        self._episode_window: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._update_error: BaseException | None = None
+        self._host_params: tuple[int, Any] | None = None  # (update count, host copy)
+        self._want_params = threading.Event()
+        self._last_metrics: dict[str, float] = {}
+        self._last_beta: dict[str, float] = {}
+        self.params_version = 0
+        self.resumed_step: int | None = None
+
+        steps = self.ckpt.all_steps()
+        if steps and not resume:
+            raise SystemExit(
+                f"{self.paths['checkpoints']} already holds checkpoints {steps}: pass --resume "
+                "to continue that run, or set --config.runtime.run_dir to a new directory"
+            )
+        wal_dir = self.paths["wal"]
+        if not resume and wal_dir.exists() and any(wal_dir.iterdir()):
+            raise SystemExit(f"{wal_dir} holds a write-ahead log of another run: pass --resume")
+        self.wal = WriteAheadLog(wal_dir, fsync=bool(r.wal_fsync))
+        if resume and steps:
+            self._restore(config.resume_step)
+        elif resume:
+            log.warning("--resume: no checkpoint in %s yet, starting fresh (WAL replayed)",
+                        self.paths["checkpoints"])
+        if resume:
+            self._replay_wal()
+        if self.resumed_step is None:
+            self._offline_start()
+
+    # ------------------------------------------------------------------ start-up
+    def _offline_start(self) -> None:
+        """Demonstrations into D_I, then pre-training (skipped on resume: both are in the
+        checkpoint)."""
+        cfg = self.config
+        n_demo = 0
+        if cfg.demos.path:
+            from silri_jax.data import load_demos
+
+            spec, episodes = load_demos(cfg.demos.path)
+            diff = codec.describe_spec_difference(self.spec, spec)
+            if diff:
+                raise ValueError(f"demo file {cfg.demos.path}: spec differs from the env's: "
+                                 f"{diff}")
+            n_demo = insert_demos(self.d_i, episodes)
+        elif int(cfg.demos.num) > 0:
+            from silri_jax.operators import record_demonstrations
+
+            episodes = record_demonstrations(self.env, n=int(cfg.demos.num),
+                                             profile=cfg.demos.profile,
+                                             seed=st.DEMO_SEED_OFFSET + self.seed * 1000)
+            n_demo = insert_demos(self.d_i, episodes)
+        self.counts["demo_transitions"] = n_demo
+        if n_demo:
+            self.logger.status(f"{n_demo} demo transitions in D_I", final=True)
+        steps = int(self.acfg.get("pretrain_steps", 0)) if self.agent.has_pretraining else 0
+        if steps > 0 and len(self.d_i) > 0:
+            t0, done = time.time(), 0
+            while done < steps:
+                n = min(100, steps - done)
+                self.state, m = self.agent.pretrain(
+                    self.state, self.d_i.sample(self.rng, self.acfg.batch_size, n))
+                done += n
+                self.logger.scalars("pretrain", st._floats(m), done)
+            self.counts["pretrain_steps"] = steps
+            self.logger.status(f"pre-trained {steps} steps in {time.time() - t0:.1f}s",
+                               final=True)
+
+    def _restore(self, step: int | None) -> None:
+        self.state, meta = self.ckpt.restore(self.state, step)
+        step = int(meta["step"])
+        if meta.get("format_version") != FORMAT_VERSION or meta.get("config_hash") != self.hash:
+            raise SystemExit(
+                f"checkpoint {step} was written by another config (hash "
+                f"{meta.get('config_hash')} vs {self.hash}): refusing to resume"
+            )
+        self.d_r.restore(self.ckpt.artefact_dir(step, "replay_r"))
+        self.d_i.restore(self.ckpt.artefact_dir(step, "replay_i"))
+        self.acked = {k: int(v) for k, v in meta["acked_seq"].items()}
+        self.counts.update({k: int(v) for k, v in meta["counts"].items()})
+        self.params_version = int(meta["params_version"])
+        if self.schedule is not None and meta.get("beta_schedule") is not None:
+            self.schedule.load_state_dict(meta["beta_schedule"])
+        self._new_interventions = int(meta.get("new_interventions", 0))
+        self.resumed_step = step
+        self.logger.status(
+            f"resumed step {step}: |D_R| {len(self.d_r)} |D_I| {len(self.d_i)} "
+            f"updates {self.counts['updates']} acked {self.acked}", final=True)
+
+    def _replay_wal(self) -> None:
+        """Inserts the logged batches the checkpoint does not hold yet."""
+        n = 0
+        for raw in self.wal.records():
+            batch = codec.decode_batch(self.spec, codec.parse_batch(raw))
+            last = self.acked.get(batch.actor_id, batch.first_seq - 1)
+            if batch.last_seq <= last:
+                continue
+            skip = max(0, last + 1 - batch.first_seq)
+            self._insert(batch.slice(skip) if skip else batch, log_it=False)
+            n += len(batch) - skip
+        if n:
+            self.logger.status(f"write-ahead log: {n} transitions restored", final=True)
+
+    # ------------------------------------------------------------------ ingest
+    def on_transitions(self, batch: codec.DecodedBatch) -> None:
+        """Server ingest callback: log, insert, count; the server acks after it returns."""
+        self._insert(batch, log_it=True)
+
+    def _insert(self, batch: codec.DecodedBatch, log_it: bool) -> None:
+        d = batch.data
+        interv = np.asarray(d["is_intervention"]) > 0.5
+        with self._data_lock:
+            if log_it:
+                self.wal.append(codec.encode_batch(self.spec, batch.actor_id, batch.first_seq,
+                                                   d, share_frames=True))
+            cols = (d["observations"], d["actions"], d["rewards"], d["terminated"],
+                    d["truncated"], d["next_observations"], d["is_intervention"],
+                    d["episode_ids"], d["steps"], d.get("gripper_actions"))
+            self.d_r.insert_many(*cols)
+            k = int(interv.sum())
+            if k and self.interventions_to_d_i:
+                idx = np.flatnonzero(interv)
+                sub = jax.tree.map(lambda x: np.asarray(x)[idx],
+                                   [c for c in cols if c is not None])
+                if d.get("gripper_actions") is None:
+                    sub.append(None)
+                self.d_i.insert_many(*sub)
+            self.acked[batch.actor_id] = batch.last_seq
+            self.counts["env_steps"] += len(batch)
+            self.counts["interventions"] += k
+            self._new_interventions += k
+
+    def on_episode(self, stats: dict[str, Any]) -> None:
+        with self._data_lock:
+            self._episodes.append(stats)
+            self._episode_window.append(stats)
+            self.counts["episodes"] += 1
+            self.counts["successes"] += int(bool(stats.get("success")))
+
+    # ------------------------------------------------------------------ updates
+    def _update_loop(self) -> None:
+        try:
+            self._update_loop_inner()
+        except BaseException as e:  # surfaced by the main thread, which then stops
+            log.exception("update thread failed")
+            self._update_error = e
+            self._stop.set()
+
+    def _update_loop_inner(self) -> None:
+        r = self.config.runtime
+        every = int(r.checkpoint_every_updates)
+        min_dt = 1.0 / float(r.max_updates_per_s) if r.max_updates_per_s > 0 else 0.0
+        last_t = 0.0
+        while not self._stop.is_set():
+            if self._want_params.is_set():
+                self._want_params.clear()
+                self._host_params = (self.counts["updates"],
+                                     st.host_actor_params(self.agent, self.state))
+            self._beta_steps()
+            if len(self.d_r) < int(r.start_training_after) or not self.sampler.ready():
+                time.sleep(0.02)
+                continue
+            if min_dt:
+                wait = last_t + min_dt - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                last_t = time.monotonic()
+            self.state, metrics = self.agent.update(self.state, self.sampler.sample(self.rng))
+            self.counts["updates"] += 1
+            if self.counts["updates"] % 10 == 0:
+                self._last_metrics = st._floats(metrics)
+            if every and self.counts["updates"] % every == 0:
+                self.checkpoint()
+
+    def _beta_steps(self) -> None:
+        if self.schedule is None or not self.interventions_to_d_i:
+            return
+        with self._data_lock:
+            new, self._new_interventions = self._new_interventions, 0
+        due = self.schedule.observe(new) if new else 0
+        if due > 0:
+            self.state, bm = self.agent.update_behavior(
+                self.state, self.d_i.sample(self.rng, self.acfg.batch_size, due))
+            self.counts["beta_steps"] += due
+            self._last_beta = st._floats(bm)
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint(self) -> int:
+        """Saves state, replay, acked seqs, schedule and counters as one step (from the
+        thread that owns the state, between updates)."""
+        with self._data_lock:
+            step = int(self.counts["checkpoints"]) + 1
+            meta = {
+                "format_version": FORMAT_VERSION, "step": step, "config_hash": self.hash,
+                "acked_seq": dict(self.acked), "counts": dict(self.counts),
+                "params_version": self.params_version,
+                "server": self.server.state_dict() if hasattr(self, "server") else {},
+                "beta_schedule": self.schedule.state_dict() if self.schedule else None,
+                "new_interventions": self._new_interventions,
+                "config": json.loads(self.config.to_json()),
+            }
+            segment = self.wal.rotate()
+            self.ckpt.save(step, self.state, metadata=meta, force=True,
+                           artefacts={"replay_r": self.d_r.save, "replay_i": self.d_i.save})
+            self.counts["checkpoints"] = step
+        self.ckpt.wait()
+        self.wal.drop_before(segment)
+        return step
+
+    # ------------------------------------------------------------------ serving
+    def serve(self) -> None:
+        r = self.config.runtime
+        tls = (r.tls_cert, r.tls_key) if r.tls_cert else None
+        self.server = LearnerServer(
+            self.spec, self.hash, self.on_transitions, self.on_episode, address=r.address,
+            token=r.token or None, tls=tls, max_message_bytes=int(r.max_message_bytes),
+            max_queue=int(r.max_queue),
+        )
+        self.server.load_state_dict({"acked_seq": self.acked,
+                                     "params_version": self.params_version})
+        self._publish(st.host_actor_params(self.agent, self.state))
+        self.logger.status(f"learner serving on {self.server.address} (config {self.hash})",
+                           final=True)
+        print(json.dumps({"event": "serving", "address": self.server.address,
+                          "config_hash": self.hash, "resumed_step": self.resumed_step}),
+              flush=True)
+
+    def _publish(self, params: Any) -> None:
+        self.params_version = max(self.params_version, self.server.params_version) + 1
+        self.server.publish_params(self.params_version, params)
+
+    def run(self) -> None:
+        """Serves until ``stop()`` (or a signal); ends with a checkpoint."""
+        self.serve()
+        updater = threading.Thread(target=self._update_loop, name="learner-update",
+                                   daemon=True)
+        updater.start()
+        r = self.config.runtime
+        next_push = time.monotonic() + float(r.push_period_s)
+        next_log = time.monotonic() + float(r.log_every_s)
+        pushed_update = 0
+        window = {"t": time.monotonic(), "updates": self.counts["updates"],
+                  "env_steps": self.counts["env_steps"], "interventions":
+                  self.counts["interventions"]}
+        self._want_params.set()
+        while not self._stop.wait(0.01):
+            now = time.monotonic()
+            if self._host_params is not None and self._host_params[0] > pushed_update:
+                pushed_update, params = self._host_params
+                self._publish(params)
+            if now >= next_push:
+                self._want_params.set()
+                next_push = now + float(r.push_period_s)
+            if now >= next_log:
+                window = self._log(window)
+                next_log = now + float(r.log_every_s)
+        updater.join(timeout=600)
+        # Stop serving first: what is acked from now on is exactly what the checkpoint holds
+        # (batches still queued are not acked; their actors resend them to the next learner).
+        self.server.stop(grace=1.0)
+        self._log(window, final=True)
+        if self._update_error is None:
+            step = self.checkpoint()
+            self.logger.status(f"final checkpoint {step}", final=True)
+        self.wal.close()
+        self.ckpt.close()
+        self.logger.close()
+        if self._update_error is not None:
+            raise RuntimeError("the update thread failed") from self._update_error
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # ------------------------------------------------------------------ logging
+    def _log(self, window: dict[str, float], final: bool = False) -> dict[str, float]:
+        now = time.monotonic()
+        dt = max(now - window["t"], 1e-9)
+        with self._data_lock:
+            counts = dict(self.counts)
+            episodes, self._episode_window = self._episode_window, []
+        srv = self.server.stats()
+        step = counts.get("env_steps", 0)
+        steps = counts.get("env_steps", 0) - window["env_steps"]
+        perf = {
+            "updates_per_s": (counts.get("updates", 0) - window["updates"]) / dt,
+            "env_steps_per_s": steps / dt,
+            "intervention_rate": (counts.get("interventions", 0) - window["interventions"])
+            / max(steps, 1),
+            "d_r_size": len(self.d_r), "d_i_size": len(self.d_i),
+            "ingest_queue_depth": srv["queue_depth"], "refused_total": srv["refused_total"],
+            "duplicates_dropped": srv["duplicates"], "actors_connected": srv["subscribers"],
+            "beta_steps": counts.get("beta_steps", 0), "params_version": self.params_version,
+            "updates": counts.get("updates", 0),
+        }
+        self.logger.scalars("perf", perf, step)
+        self.logger.scalars("train", self._last_metrics, step)
+        if self._last_beta:
+            self.logger.scalars("beta", self._last_beta, step)
+        for k, v in srv["refused"].items():
+            self.logger.writer.add_scalar(f"refused/{k}", float(v), step)
+        if episodes:
+            ep = {
+                "success_rate": np.mean([float(e["success"]) for e in episodes]),
+                "return": np.mean([e["episode_return"] for e in episodes]),
+                "length": np.mean([e["length"] for e in episodes]),
+                "intervention_rate": np.sum([e["intervention_steps"] for e in episodes])
+                / max(np.sum([e["length"] for e in episodes]), 1),
+            }
+            for key in ("param_age_s", "param_age_max_s", "outbox", "steps_per_s"):
+                vals = [e[key] for e in episodes if key in e]
+                if vals:
+                    ep[key] = float(np.mean(vals))
+            self.logger.scalars("episode", ep, step)
+        recent = list(self._episodes)[-20:]
+        succ = np.mean([float(e["success"]) for e in recent]) if recent else float("nan")
+        lam = self._last_metrics.get("lambda_mean")
+        self.logger.status(
+            f"steps {step} eps {counts.get('episodes', 0)} succ(20) {succ:.2f} "
+            f"interv {perf['intervention_rate']:.2f} |D_R| {len(self.d_r)} |D_I| {len(self.d_i)} "
+            f"upd {counts.get('updates', 0)} v{self.params_version} "
+            + (f"lambda {lam:.3f} " if lam is not None else "")
+            + f"{perf['env_steps_per_s']:.0f} st/s {perf['updates_per_s']:.1f} upd/s "
+            f"q {srv['queue_depth']} refused {srv['refused_total']}",
+            final=final,
+        )
+        self.logger.writer.flush()
+        return {"t": now, "updates": counts.get("updates", 0),
+                "env_steps": counts.get("env_steps", 0),
+                "interventions": counts.get("interventions", 0)}
+
+
+def summary(learner: Learner) -> dict[str, Any]:
+    return {"event": "learner_done", "updates": learner.counts["updates"],
+            "env_steps": learner.counts["env_steps"], "d_r_size": len(learner.d_r),
+            "d_i_size": len(learner.d_i), "checkpoints": learner.counts["checkpoints"],
+            "params_version": learner.params_version, **_server_counts(learner)}
+
+
+def _server_counts(learner: Learner) -> Mapping[str, Any]:
+    s = learner.server.stats() if hasattr(learner, "server") else {}
+    return {"refused": s.get("refused", {}), "duplicates_dropped": s.get("duplicates", 0)}
+
+
+def main(argv: list[str]) -> None:
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if len(argv) > 1:
+        raise ValueError(f"unexpected arguments: {argv[1:]}")
+    learner = Learner(_CONFIG.value, resume=_RESUME.value)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        learner.logger.status(f"{signal.Signals(signum).name}: checkpointing and stopping",
+                              final=True)
+        learner.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    learner.run()
+    print(json.dumps(summary(learner)), flush=True)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    from absl import app, flags
+    from ml_collections import config_flags
+
+    _CONFIG = config_flags.DEFINE_config_file(
+        "config", "configs/train.py", "runtime config (configs/train.py:<variant>)")
+    _RESUME = flags.DEFINE_bool("resume", False,
+                                "continue from the latest checkpoint and write-ahead log")
+    app.run(main)

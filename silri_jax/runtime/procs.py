@@ -1,0 +1,86 @@
+"""Child processes of the launcher (and of the tests): start, signal, reap, no orphans.
+
+Children run in their own process group so a terminal's Ctrl-C reaches the launcher
+only, which then stops them in order (actors first, so the learner's final checkpoint
+holds everything they sent). On Linux each child also asks the kernel to SIGTERM it when
+its parent dies (``PR_SET_PDEATHSIG``): a launcher killed with SIGKILL leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (the learner binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _child_setup() -> None:
+    os.setpgid(0, 0)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except OSError:
+            pass
+
+
+def spawn(args: Sequence[str], log_path: str | None = None,
+          env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Starts ``python -m ...``-style ``args`` in its own process group."""
+    out = open(log_path, "ab") if log_path else None  # noqa: SIM115 (owned by the child)
+    try:
+        return subprocess.Popen(
+            list(args), stdout=out, stderr=subprocess.STDOUT if out else None,
+            preexec_fn=_child_setup, env=env,
+        )
+    finally:
+        if out is not None:
+            out.close()
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+    """Sends ``sig``, waits ``timeout`` s, then SIGKILLs the child's group; returns its code."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    kill_group(proc)
+    return proc.wait()
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL to the child's whole process group (it leads its own)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_any(procs: Sequence[subprocess.Popen], timeout: float | None = None,
+             poll_s: float = 0.2) -> subprocess.Popen | None:
+    """The first child that exited, or None after ``timeout``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while deadline is None or time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                return p
+        time.sleep(poll_s)
+    return None

@@ -1,0 +1,107 @@
+"""Env, operator and agent construction from a ``configs/train.py`` config.
+
+The single-process loop (``silri_jax.sync_train``) already knows how to turn its flat
+config into an agent config and simulation settings; the runtime config groups the same
+fields into sections, so ``sync_view`` maps it onto that flat form and the helpers of
+``sync_train`` are reused as they are (one definition of each rule, not two).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from typing import Any
+
+import ml_collections
+
+from silri_jax import envs
+from silri_jax import sync_train as st
+from silri_jax.agents import make_agent
+from silri_jax.agents.base import Agent
+from silri_jax.specs import EnvSpec
+
+
+def sync_view(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The ``configs/sync_train.py`` fields that ``sync_train``'s helpers read."""
+    a, t = config.agent, config.task
+    return ml_collections.ConfigDict({
+        "algo": a.algo,
+        "hidden_dims": tuple(a.hidden_dims),
+        "batch_size": int(a.batch_size),
+        "utd": int(a.utd),
+        "pretrain_steps": int(a.pretrain_steps),
+        "agent_overrides": a.overrides.to_dict() if hasattr(a.overrides, "to_dict")
+        else dict(a.overrides),
+        "obs_mode": t.obs_mode,
+        "image_size": int(t.image_size),
+        "sim": t.sim.to_dict() if hasattr(t.sim, "to_dict") else dict(t.sim),
+    })
+
+
+def agent_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    return st.agent_config(sync_view(config))
+
+
+def config_hash(config: ml_collections.ConfigDict) -> str:
+    """Digest of what learner and actors must agree on: the agent and the task."""
+    body = json.dumps({"agent": config.agent.to_dict(), "task": config.task.to_dict()},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Refuses settings that would fail late, with the field's name."""
+    r = config.runtime
+    for name in ("replay_capacity", "max_queue", "max_outbox", "max_batch", "num_actors",
+                 "eval_episodes", "keep_checkpoints"):
+        if int(r[name]) <= 0:
+            raise ValueError(f"config.runtime.{name} must be positive, got {r[name]}")
+    for name in ("push_period_s", "log_every_s"):
+        if float(r[name]) <= 0:
+            raise ValueError(f"config.runtime.{name} must be positive, got {r[name]}")
+    for name in ("start_training_after", "checkpoint_every_updates", "env_steps",
+                 "random_steps"):
+        if int(r[name]) < 0:
+            raise ValueError(f"config.runtime.{name} must be >= 0, got {r[name]}")
+    if config.task.obs_mode not in st.OBS_MODES:
+        raise ValueError(f"config.task.obs_mode must be one of {st.OBS_MODES}, got "
+                         f"{config.task.obs_mode!r}")
+    if not r.run_dir:
+        raise ValueError("config.runtime.run_dir must name a directory")
+
+
+def load_factory(path: str) -> Any:
+    """``"package.module:attribute"`` -> the attribute (operator factories of custom tasks)."""
+    module, sep, attr = path.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"expected 'module:attribute', got {path!r}")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load {path!r}: {e}") from e
+
+
+def make_operator(config: ml_collections.ConfigDict, seed: int) -> Any | None:
+    """The intervening operator of an actor, or None when interventions are off."""
+    t = config.task
+    if not t.intervention:
+        return None
+    if t.operator == "simulated":
+        from silri_jax.operators import SimulatedOperator
+
+        return SimulatedOperator(t.operator_profile, seed=seed)
+    return load_factory(t.operator)(profile=t.operator_profile, seed=seed)
+
+
+def make_env(config: ml_collections.ConfigDict, operator: Any | None = None) -> Any:
+    """The task env wrapped for interventions exactly as ``sync_train`` builds it."""
+    return envs.make(config.task.name, st.sim_config(sync_view(config)), operator=operator)
+
+
+def make_env_and_agent(
+    config: ml_collections.ConfigDict, operator: Any | None = None
+) -> tuple[Any, EnvSpec, Agent]:
+    env = make_env(config, operator)
+    spec = envs.env_spec(env)
+    return env, spec, make_agent(agent_config(config), spec)
