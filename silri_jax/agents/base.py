@@ -158,6 +158,13 @@ class Agent(abc.ABC):
     def _pretrain_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         raise ValueError(f"agent {self.name!r} has no pre-training")
 
+    def _init_args(self, name: str, feats: Any) -> tuple:
+        if name == "critic":
+            return (feats, jnp.zeros((1, self.action_dim)))
+        if name == "temperature":
+            return ()
+        return (feats,)
+
     # ---- construction ---------------------------------------------------------------------
     def init(self, rng: jax.Array) -> AgentState:
         """Initialises every network, its optimizer state and the targets."""
@@ -185,9 +192,6 @@ class Agent(abc.ABC):
     def _init_module(self, name: str, module: nn.Module, key: jax.Array, feats: Any) -> Params:
         args = self._init_args(name, feats)
         return module.init({"params": key, "dropout": key}, *args)["params"]
-
-    def _init_args(self, name: str, feats: Any) -> tuple:
-        return (feats,)
 
     def _dummy_features(self) -> dict[str, jax.Array]:
         obs = jax.tree.map(jnp.asarray, example_batch(self.spec, 1)["observations"])
@@ -273,6 +277,15 @@ class Agent(abc.ABC):
         )
         return state, optax.tree.norm(grads)
 
+    def step_network(
+        self, state: AgentState, name: str, loss_fn: Callable[..., Any], *args: Any
+    ) -> tuple[AgentState, Metrics]:
+        """One gradient step of network ``name`` on ``loss_fn(params[name], *args)``;
+        returns the loss's metrics plus ``<name>_grad_norm``."""
+        grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params[name], *args)
+        state, metrics[f"{name}_grad_norm"] = self.apply_grads(state, name, grads)
+        return state, metrics
+
     def soft_update(self, state: AgentState, names: tuple[str, ...]) -> AgentState:
         tau = self.config.tau
         targets = dict(state.target_params)
@@ -334,6 +347,23 @@ class Agent(abc.ABC):
         from this agent object, loaded once, never over the wire."""
         frozen = self._init_frozen()
         return self._jit_act(frozen, actor_params, dict(obs), rng, deterministic=deterministic)
+
+
+class ActorCriticAgent(Agent):
+    """Agents whose UTD group is ``utd - 1`` critic-only updates, then one full update."""
+
+    @abc.abstractmethod
+    def _critic_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        """A critic-only update (with its Polyak step) on one batch."""
+
+    @abc.abstractmethod
+    def _full_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        """Critic, then actor, then the rest, on one batch."""
+
+    def _update_group(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        if batch["actions"].shape[0] > 1:
+            state, _ = jax.lax.scan(self._critic_step, state, jax.tree.map(lambda x: x[:-1], batch))
+        return self._full_step(state, jax.tree.map(lambda x: x[-1], batch))
 
 
 @dataclasses.dataclass

@@ -64,15 +64,13 @@ class HgDaggerAgent(Agent):
         state, (k_feat, k_drop) = self.split_rng(state, 2)
         feats = self.features(state.frozen, batch["observations"], k_feat)
         rngs = self.dropout_rngs(k_drop)
-        grads, metrics = jax.grad(self.losses["policy"], has_aux=True)(
-            state.params["policy"], feats, batch["actions"], rngs
+        state, metrics = self.step_network(
+            state, "policy", self.losses["policy"], feats, batch["actions"], rngs
         )
-        state, metrics["policy_grad_norm"] = self.apply_grads(state, "policy", grads)
         if self.has_gripper:
-            g, gm = jax.grad(self.losses["gripper"], has_aux=True)(
-                state.params["gripper"], feats, batch["gripper_actions"], rngs
+            state, gm = self.step_network(
+                state, "gripper", self.losses["gripper"], feats, batch["gripper_actions"], rngs
             )
-            state, _ = self.apply_grads(state, "gripper", g)
             metrics.update(gm)
         return state, metrics
 

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from silri_jax.agents.base import (
+    ActorCriticAgent,
     Agent,
     AgentState,
     Metrics,
@@ -129,7 +130,7 @@ def make_grasp_critic_loss(agent: Agent, module_name: str = "gripper"):
 
 
 @register("sac")
-class SacAgent(Agent):
+class SacAgent(ActorCriticAgent):
     """HIL-SERL's SAC baseline."""
 
     batch_source = "mixed"
@@ -156,13 +157,6 @@ class SacAgent(Agent):
         self.losses = make_losses(self)
         self.grasp_loss = make_grasp_critic_loss(self) if self.has_gripper else None
 
-    def _init_args(self, name: str, feats: Any) -> tuple:
-        if name == "critic":
-            return (feats, jnp.zeros((1, self.action_dim)))
-        if name == "temperature":
-            return ()
-        return (feats,)
-
     def _critic_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         state, (k_feat,) = self.split_rng(state, 1)
         feats, next_feats = self.batch_features(state, batch, k_feat)
@@ -175,8 +169,10 @@ class SacAgent(Agent):
         n = batch_size_of(batch)
         noise = example_normal(k_noise, n, (self.action_dim,), self.axis_name)
         rngs = self.dropout_rngs(k_drop)
-        grads, metrics = jax.grad(self.losses["critic"], has_aux=True)(
-            state.params["critic"],
+        state, metrics = self.step_network(
+            state,
+            "critic",
+            self.losses["critic"],
             state.params["actor"],
             state.target_params["critic"],
             feats,
@@ -185,17 +181,17 @@ class SacAgent(Agent):
             noise,
             rngs,
         )
-        state, metrics["critic_grad_norm"] = self.apply_grads(state, "critic", grads)
         if self.has_gripper:
-            g_grads, g_metrics = jax.grad(self.grasp_loss, has_aux=True)(
-                state.params["gripper"],
+            state, g_metrics = self.step_network(
+                state,
+                "gripper",
+                self.grasp_loss,
                 state.target_params["gripper"],
                 feats,
                 next_feats,
                 batch,
                 rngs,
             )
-            state, _ = self.apply_grads(state, "gripper", g_grads)
             metrics.update(g_metrics)
         state = self.soft_update(state, self.target_names)
         return state, metrics
@@ -207,28 +203,21 @@ class SacAgent(Agent):
         state, (k_noise, k_drop) = self.split_rng(state, 2)
         noise = example_normal(k_noise, batch_size_of(batch), (self.action_dim,), self.axis_name)
         temperature = self.modules["temperature"].apply({"params": state.params["temperature"]})
-        grads, a_metrics = jax.grad(self.losses["actor"], has_aux=True)(
-            state.params["actor"],
+        state, a_metrics = self.step_network(
+            state,
+            "actor",
+            self.losses["actor"],
             state.params["critic"],
             temperature,
             feats,
             noise,
             self.dropout_rngs(k_drop),
         )
-        state, a_metrics["actor_grad_norm"] = self.apply_grads(state, "actor", grads)
         entropy = pmean(a_metrics["entropy"], self.axis_name)
-        t_grads, t_metrics = jax.grad(self.losses["temperature"], has_aux=True)(
-            state.params["temperature"], jax.lax.stop_gradient(entropy)
+        state, t_metrics = self.step_network(
+            state, "temperature", self.losses["temperature"], jax.lax.stop_gradient(entropy)
         )
-        state, _ = self.apply_grads(state, "temperature", t_grads)
         return state, {**metrics, **a_metrics, **t_metrics}
-
-    def _update_group(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
-        critic_batches = jax.tree.map(lambda x: x[:-1], batch)
-        last = jax.tree.map(lambda x: x[-1], batch)
-        if batch["actions"].shape[0] > 1:
-            state, _ = jax.lax.scan(self._critic_step, state, critic_batches)
-        return self._full_step(state, last)
 
     def _act_from_features(
         self, actor_params: Params, feats: Mapping, key: jax.Array, det: bool

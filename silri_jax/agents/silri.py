@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import optax
 
 from silri_jax.agents.base import (
-    Agent,
+    ActorCriticAgent,
     AgentState,
     Metrics,
     Params,
@@ -173,7 +173,7 @@ class BetaSchedule:
 
 
 @register("silri")
-class SilriAgent(Agent):
+class SilriAgent(ActorCriticAgent):
     """SiLRI (see the module docstring)."""
 
     batch_source = "mixed"
@@ -220,11 +220,6 @@ class SilriAgent(Agent):
         )
         self._jit_behavior = data_parallel(self._update_behavior, self.mesh)
 
-    def _init_args(self, name: str, feats: Any) -> tuple:
-        if name == "critic":
-            return (feats, jnp.zeros((1, self.action_dim)))
-        return (feats,)
-
     # ---- pieces -----------------------------------------------------------------------------
     def lagrange_values(
         self, params: Params, feats: Mapping, rngs: dict | None = None
@@ -247,8 +242,10 @@ class SilriAgent(Agent):
         state, (k_noise, k_drop) = self.split_rng(state, 2)
         noise = example_normal(k_noise, batch_size_of(batch), (self.action_dim,), self.axis_name)
         rngs = self.dropout_rngs(k_drop)
-        grads, metrics = jax.grad(self.losses["critic"], has_aux=True)(
-            state.params["critic"],
+        state, metrics = self.step_network(
+            state,
+            "critic",
+            self.losses["critic"],
             state.target_params["critic"],
             state.target_params["actor"],
             feats,
@@ -257,17 +254,17 @@ class SilriAgent(Agent):
             noise,
             rngs,
         )
-        state, metrics["critic_grad_norm"] = self.apply_grads(state, "critic", grads)
         if self.grasp_loss is not None:
-            g, gm = jax.grad(self.grasp_loss, has_aux=True)(
-                state.params["gripper"],
+            state, gm = self.step_network(
+                state,
+                "gripper",
+                self.grasp_loss,
                 state.target_params["gripper"],
                 feats,
                 next_feats,
                 batch,
                 rngs,
             )
-            state, _ = self.apply_grads(state, "gripper", g)
             metrics.update(gm)
         return state, metrics
 
@@ -288,10 +285,9 @@ class SilriAgent(Agent):
         # Actor: lambda (before its step) and mu_beta held fixed.
         lam = jax.lax.stop_gradient(self.lagrange_values(state.params["lagrange"], feats))
         mu_beta, sigma_beta = jax.lax.stop_gradient(self.behavior(state.params["beta"], feats))
-        grads, a_metrics = jax.grad(self.losses["actor"], has_aux=True)(
-            state.params["actor"], state.params["critic"], lam, mu_beta, feats, rngs
+        state, a_metrics = self.step_network(
+            state, "actor", self.losses["actor"], state.params["critic"], lam, mu_beta, feats, rngs
         )
-        state, a_metrics["actor_grad_norm"] = self.apply_grads(state, "actor", grads)
 
         # Lambda: constraint evaluated with the actor after its step.
         mu_new = self.modules["actor"].apply({"params": state.params["actor"]}, feats)
@@ -299,21 +295,21 @@ class SilriAgent(Agent):
         sigmabar = reduce_sigma(sigma_beta, cfg.sigma_reduction)
         violation = jax.lax.stop_gradient(d - cfg.kappa * sigmabar - cfg.constraint_c)
         if cfg.fixed_lagrange is None:
-            l_grads, l_metrics = jax.grad(self.losses["lagrange"], has_aux=True)(
-                state.params["lagrange"], violation, feats, rngs
+            state, l_metrics = self.step_network(
+                state, "lagrange", self.losses["lagrange"], violation, feats, rngs
             )
-            state, _ = self.apply_grads(state, "lagrange", l_grads)
             a_metrics.update(l_metrics)
 
         if self.has_gripper and self.grasp_loss is None:
-            g, gm = jax.grad(self.losses["gripper"], has_aux=True)(
-                state.params["gripper"],
+            state, gm = self.step_network(
+                state,
+                "gripper",
+                self.losses["gripper"],
                 feats,
                 batch["gripper_actions"],
                 batch["is_intervention"],
                 rngs,
             )
-            state, _ = self.apply_grads(state, "gripper", g)
             a_metrics.update(gm)
 
         names = ("critic", "actor") + (("gripper",) if self.grasp_loss is not None else ())
@@ -340,10 +336,9 @@ class SilriAgent(Agent):
     def _beta_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         state, (k_feat, k_drop) = self.split_rng(state, 2)
         feats = self.features(state.frozen, batch["observations"], k_feat)
-        grads, metrics = jax.grad(self.losses["beta"], has_aux=True)(
-            state.params["beta"], feats, batch["actions"], self.dropout_rngs(k_drop)
+        state, metrics = self.step_network(
+            state, "beta", self.losses["beta"], feats, batch["actions"], self.dropout_rngs(k_drop)
         )
-        state, _ = self.apply_grads(state, "beta", grads)
         counters = {**state.counters, "beta_updates": state.counters["beta_updates"] + 1}
         return state.replace(counters=counters), metrics
 
@@ -364,20 +359,20 @@ class SilriAgent(Agent):
         state, (k_feat, k_drop) = self.split_rng(state, 2)
         feats = self.features(state.frozen, batch["observations"], k_feat)
         rngs = self.dropout_rngs(k_drop)
-        grads, bc_metrics = jax.grad(self.losses["bc"], has_aux=True)(
-            state.params["actor"], feats, batch["actions"], rngs
+        state, bc_metrics = self.step_network(
+            state, "actor", self.losses["bc"], feats, batch["actions"], rngs
         )
-        state, _ = self.apply_grads(state, "actor", grads)
         metrics.update(bc_metrics)
         if self.has_gripper and self.grasp_loss is None:
-            g, gm = jax.grad(self.losses["gripper"], has_aux=True)(
-                state.params["gripper"],
+            state, gm = self.step_network(
+                state,
+                "gripper",
+                self.losses["gripper"],
                 feats,
                 batch["gripper_actions"],
                 jnp.ones_like(batch["rewards"]),
                 rngs,
             )
-            state, _ = self.apply_grads(state, "gripper", g)
             metrics.update(gm)
         # The target actor starts from the pre-trained actor.
         targets = {**state.target_params, "actor": state.params["actor"]}
