@@ -11,7 +11,11 @@ import pytest
 from silri_jax import specs
 from silri_jax.agents import get_config, make_agent
 from silri_jax.networks import CriticEnsemble, LagrangeNetwork, ResNet10, SmallConv
-from silri_jax.networks.pretrained import load_backbone_params, save_backbone_params
+from silri_jax.networks.pretrained import (
+    HILSERL_RENAMES,
+    load_backbone_params,
+    save_backbone_params,
+)
 
 
 def test_resnet10_feature_map_and_small_conv_shapes():
@@ -82,3 +86,43 @@ def test_agent_uses_the_named_pretrained_file_and_exports_no_backbone(tmp_path):
     batch = jax.tree.map(lambda x: np.stack([x]), specs.example_batch(spec, 4))
     st, m = agent.update(st, batch)
     assert np.isfinite(float(m["policy_nll"]))
+
+
+def _to_hilserl_layout(params):
+    inverse = {v: k for k, v in HILSERL_RENAMES.items()}
+
+    def rename(k):
+        if k.startswith("stage_"):
+            return "ResNetBlock_" + k.removeprefix("stage_")
+        return inverse.get(k, k)
+
+    def walk(t):
+        if isinstance(t, dict):
+            return {rename(k): walk(v) for k, v in t.items()}
+        return np.asarray(t)
+
+    return walk(jax.tree.map(np.asarray, dict(params)))
+
+
+def test_hilserl_resnet10_conversion_round_trip_and_refuses_code(tmp_path):
+    import pickle
+
+    from silri_jax.networks.pretrained import convert_hilserl_resnet10
+
+    params = ResNet10().init(jax.random.PRNGKey(5), jnp.zeros((1, 128, 128, 3), jnp.uint8))
+    hil = _to_hilserl_layout(params["params"])
+    assert "conv_init" in hil and "ResNetBlock_1" in hil and "conv_proj" in hil["ResNetBlock_1"]
+    src = tmp_path / "resnet10_params.pkl"
+    src.write_bytes(pickle.dumps(hil))
+    loaded = convert_hilserl_resnet10(src, tmp_path / "resnet10.npz")
+    for a, b in zip(jax.tree.leaves(params["params"]), jax.tree.leaves(loaded), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    bad = tmp_path / "evil.pkl"
+    bad.write_bytes(pickle.dumps({"conv_init": Evil()}))
+    with pytest.raises(ValueError, match=r"refusing to unpickle builtins\.print"):
+        convert_hilserl_resnet10(bad, tmp_path / "x.npz")

@@ -19,6 +19,7 @@ from silri_jax.specs import IMAGE_PREFIX
 
 IMAGENET_MEAN = jnp.array([0.485, 0.456, 0.406], jnp.float32)
 IMAGENET_STD = jnp.array([0.229, 0.224, 0.225], jnp.float32)
+GN_EPS = 1e-5
 
 
 def normalize_images(images: jax.Array) -> jax.Array:
@@ -38,15 +39,17 @@ class ResNetBlock(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         residual = x
         y = nn.Conv(self.filters, (3, 3), self.strides, use_bias=False, name="conv1")(x)
-        y = nn.GroupNorm(num_groups=self.num_groups, name="norm1")(y)
+        y = nn.GroupNorm(num_groups=self.num_groups, epsilon=GN_EPS, name="norm1")(y)
         y = nn.relu(y)
         y = nn.Conv(self.filters, (3, 3), 1, use_bias=False, name="conv2")(y)
-        y = nn.GroupNorm(num_groups=self.num_groups, name="norm2")(y)
+        y = nn.GroupNorm(num_groups=self.num_groups, epsilon=GN_EPS, name="norm2")(y)
         if residual.shape != y.shape:
             residual = nn.Conv(self.filters, (1, 1), self.strides, use_bias=False, name="proj")(
                 residual
             )
-            residual = nn.GroupNorm(num_groups=self.num_groups, name="proj_norm")(residual)
+            residual = nn.GroupNorm(num_groups=self.num_groups, epsilon=GN_EPS, name="proj_norm")(
+                residual
+            )
         return nn.relu(residual + y)
 
 
@@ -62,8 +65,9 @@ class ResNet10(nn.Module):
     @nn.compact
     def __call__(self, images: jax.Array) -> jax.Array:
         x = normalize_images(images)
-        x = nn.Conv(64, (7, 7), 2, use_bias=False, name="stem_conv")(x)
-        x = nn.GroupNorm(num_groups=self.num_groups, name="stem_norm")(x)
+        # Explicit (3, 3) padding and eps 1e-5: the layout HIL-SERL's published weights expect.
+        x = nn.Conv(64, (7, 7), 2, padding=((3, 3), (3, 3)), use_bias=False, name="stem_conv")(x)
+        x = nn.GroupNorm(num_groups=self.num_groups, epsilon=GN_EPS, name="stem_norm")(x)
         x = nn.relu(x)
         x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
         for i, filters in enumerate(self.stage_filters):
