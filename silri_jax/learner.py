@@ -278,7 +278,9 @@ class Learner:
         """Saves state, replay, acked seqs, schedule and counters as one step (from the
         thread that owns the state, between updates)."""
         with self._data_lock:
-            step = int(self.counts["checkpoints"]) + 1
+            # Steps only grow, also across resumes and saves a kill left unfinished.
+            step = max([int(self.counts["checkpoints"]), *self.ckpt.all_steps()]) + 1
+            self.counts["checkpoints"] = step
             meta = {
                 "format_version": FORMAT_VERSION, "step": step, "config_hash": self.hash,
                 "acked_seq": dict(self.acked), "counts": dict(self.counts),
@@ -291,7 +293,6 @@ class Learner:
             segment = self.wal.rotate()
             self.ckpt.save(step, self.state, metadata=meta, force=True,
                            artefacts={"replay_r": self.d_r.save, "replay_i": self.d_i.save})
-            self.counts["checkpoints"] = step
         self.ckpt.wait()
         self.wal.drop_before(segment)
         return step
