@@ -1,0 +1,65 @@
+"""configs/train.py: every variant builds, flags override fields, an unknown key is an
+error naming it, and the processes refuse a bad value with the field's name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from helpers import ROOT
+
+sys.path.insert(0, str(ROOT))
+
+
+def _load(variant: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_cfg", ROOT / "configs" / "train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod, mod.get_config(variant)
+
+
+def test_every_variant_builds_with_its_sections():
+    mod, _ = _load("silri_pick_cube_state")
+    for v in mod.VARIANTS:
+        c = mod.get_config(v)
+        assert {"agent", "task", "demos", "runtime"} <= set(c.keys())
+        assert v.startswith(c.agent.algo) and c.task.name in v
+    assert mod.get_config("silri_pick_cube_pixels").task.obs_mode == "pixels"
+    with pytest.raises(ValueError, match="unknown config variant 'nope'"):
+        mod.get_config("nope")
+
+
+def _flags(*args: str) -> subprocess.CompletedProcess:
+    code = (
+        "import sys\n"
+        "from absl import flags\n"
+        "from ml_collections import config_flags\n"
+        "C = config_flags.DEFINE_config_file('config')\n"
+        "flags.FLAGS(sys.argv)\n"
+        "print(C.value.agent.batch_size, C.value.task.name)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_flags_override_and_unknown_keys_are_named():
+    ok = _flags("--config=configs/train.py:silri_insert_peg_state",
+                "--config.agent.batch_size=64")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.split() == ["64", "insert_peg"]
+    bad = _flags("--config=configs/train.py:silri_pick_cube_state",
+                 "--config.agent.batchsize=64")
+    assert bad.returncode != 0
+    assert "batchsize" in bad.stderr, bad.stderr[-2000:]
+
+
+def test_learner_refuses_a_bad_value_naming_the_field(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "silri_jax.learner", "--config=configs/train.py",
+         f"--config.runtime.run_dir={tmp_path}", "--config.runtime.replay_capacity=0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "config.runtime.replay_capacity must be positive" in out.stderr, out.stderr[-2000:]
