@@ -1,0 +1,63 @@
+"""``python -m silri_jax.launch``: one learner and two actors as processes; a step budget
+ends with the evaluation line; Ctrl-C (SIGINT) stops everything cleanly, no orphans."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from helpers import CONFIG, ROOT
+
+
+def _launch(tmp, demos, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "silri_jax.launch", CONFIG, "--num_actors=2",
+         f"--config.demos.path={demos}", f"--config.runtime.run_dir={tmp / 'run'}",
+         "--config.runtime.address=127.0.0.1:0", *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _events(out: str) -> dict[str, dict]:
+    return {e["event"]: e for e in (json.loads(x) for x in out.splitlines()
+                                    if x.startswith("{"))}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_budget_run_ends_with_an_evaluation_line(tmp_path, demos):
+    p = _launch(tmp_path, demos, "--config.runtime.env_steps=400")
+    out, _ = p.communicate(timeout=180)
+    ev = _events(out)
+    assert p.returncode == 0, out[-3000:]
+    assert "eval" in ev and 0.0 <= ev["eval"]["success_rate"] <= 1.0, out[-3000:]
+    assert ev["shutdown"]["learner_exit"] == 0 and ev["shutdown"]["actor_exits"] == [0, 0]
+    assert not any(_alive(pid) for pid in [ev["launched"]["learner"],
+                                            *ev["launched"]["actors"]])
+
+
+def test_ctrl_c_stops_everything_cleanly(tmp_path, demos):
+    p = _launch(tmp_path, demos)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run" / "logs" / "learner.log").exists() or '"serving"' not in (
+            tmp_path / "run" / "logs" / "learner.log").read_text():
+        assert time.monotonic() < deadline and p.poll() is None
+        time.sleep(0.3)
+    time.sleep(3)
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=180)
+    ev = _events(out)
+    assert ev["shutdown"]["learner_exit"] == 0, out[-3000:]
+    pids = [ev["launched"]["learner"], *ev["launched"]["actors"]]
+    assert not any(_alive(pid) for pid in pids)
+    log = (tmp_path / "run" / "logs" / "learner.log").read_text()
+    assert "final checkpoint" in log, log[-2000:]
