@@ -155,6 +155,9 @@ def main() -> None:
     p.add_argument("--push_period", type=float, default=1.0)
     p.add_argument("--sink", choices=("replay", "ring"), default="replay")
     p.add_argument("--capacity", type=int, default=20_000)
+    p.add_argument("--peer_python", default="",
+                   help="python of a LeRobot env: also runs ../shared/peers/"
+                        "lerobot_transport.py and reports the ratio")
     a = p.parse_args()
 
     from silri_jax.transport.server import LearnerServer
@@ -204,6 +207,7 @@ def main() -> None:
     st = server.stats()
     server.stop(0)
 
+    peer = run_peer(a.peer_python) if a.peer_python else None
     sent = sum(r["sent"] for r in results)
     stored = sum(sink.last_seq.values())
     push = np.asarray([m for r in results for m in r["push_ms"]] or [np.nan])
@@ -228,7 +232,34 @@ def main() -> None:
         "server_duplicates_dropped": st["duplicates"],
         "refused": st["refused_total"],
         "all_flushed": all(r["flushed"] for r in results),
+        **peer_fields(peer, (n1 - n0) / (t1 - t0)),
     }))
+
+
+def run_peer(python: str) -> dict[str, Any]:
+    """LeRobot's transport on the same machine in the same invocation (after ours, so the
+    two never compete for the CPU)."""
+    import pathlib
+    import subprocess
+
+    script = pathlib.Path(__file__).resolve().parents[2] / "shared" / "peers" / \
+        "lerobot_transport.py"
+    out = subprocess.run([python, str(script), "--episodes", "20", "--ep_len", "100"],
+                         capture_output=True, text=True, timeout=1200)
+    lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"error": (out.stderr or out.stdout)[-500:]}
+    return json.loads(lines[-1])
+
+
+def peer_fields(peer: dict[str, Any] | None, ours: float) -> dict[str, Any]:
+    if peer is None:
+        return {}
+    if "error" in peer:
+        return {"peer_error": peer["error"]}
+    theirs = float(peer["transitions_per_s"])
+    return {"peer": peer.get("peer"), "peer_transitions_per_s": round(theirs, 1),
+            "ratio_vs_peer": round(ours / theirs, 2) if theirs > 0 else None}
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The actor process: ``python -m silri_jax.actor --config=configs/train.py:<variant> --actor_id=N``.
+"""The actor process: ``python -m silri_jax.actor --config=... --actor_id=N``.
 
 It runs the task env (as fast as possible in simulation, or at ``runtime.control_hz``),
 acts with the jitted stochastic policy, lets the operator take over through the env's
@@ -88,7 +88,7 @@ class Actor:
             max_batch=int(r.max_batch), linger_s=float(r.linger_s), first_seq=first,
             **_client_kwargs(config))
         self.next_seq = first
-        self.trace = open(trace_path, "a") if trace_path else None  # noqa: SIM115
+        self.trace = open(trace_path, "a") if trace_path else None
         self.rng = np.random.default_rng(self.seed * 1000 + self.index)
         self.key = jax.random.PRNGKey(self.seed * 1000 + self.index)
 

@@ -40,7 +40,7 @@ def _child_setup() -> None:
 def spawn(args: Sequence[str], log_path: str | None = None,
           env: dict[str, str] | None = None) -> subprocess.Popen:
     """Starts ``python -m ...``-style ``args`` in its own process group."""
-    out = open(log_path, "ab") if log_path else None  # noqa: SIM115 (owned by the child)
+    out = open(log_path, "ab") if log_path else None
     try:
         return subprocess.Popen(
             list(args), stdout=out, stderr=subprocess.STDOUT if out else None,

@@ -114,7 +114,8 @@ def replay_rows(buf: Any) -> list[tuple[int, int, int]]:
     pos = np.arange(n)
     eids, steps = buf.episode_info(pos)
     flags = buf.get(pos, decode=False)["is_intervention"] if n else np.zeros(0)
-    return [(int(e), int(s), int(f)) for e, s, f in zip(eids, steps, np.asarray(flags).reshape(-1))]
+    flat = np.asarray(flags).reshape(-1)
+    return [(int(e), int(s), int(f)) for e, s, f in zip(eids, steps, flat, strict=True)]
 
 
 def read_scalars(log_dir: pathlib.Path) -> dict[str, list[float]]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import pathlib
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import jax
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "agents"))
-import reach_env as R  # noqa: E402
+import reach_env as R
 
 ENV_ID = "SilriReach-v0"
 TASK = f"gym:tests.runtime.reach_gym:{ENV_ID}"
@@ -31,7 +31,7 @@ _step = jax.jit(R.step)
 class ReachEnv(gym.Env):
     """Box(6) observation, Box(2) action in [-1, 1]; ``info["success"]`` at the goal."""
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(self) -> None:
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (R.OBS_DIM,), np.float32)

@@ -40,7 +40,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, demos: str):
 
 
 def test_processes_finish_cleanly(run):
-    r, learner, actors, evaluation = run
+    r, learner, actors, _ = run
     assert learner.returncode == 0, r.log("learner.log")[-3000:]
     for i, a in enumerate(actors):
         assert a.returncode == 0, r.log(f"actor-{i}.log")[-3000:]
