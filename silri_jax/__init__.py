@@ -5,3 +5,7 @@ baseline and HG-DAgger, with a gRPC actor-learner runtime and a C++ real-time br
 """
 
 __version__ = "0.1.0"
+
+# Pick a headless OpenGL backend before anything imports mujoco (MuJoCo reads MUJOCO_GL
+# once, at its own import); a user's MUJOCO_GL always wins.
+from silri_jax import gl_backend as _gl_backend  # noqa: F401

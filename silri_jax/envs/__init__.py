@@ -4,7 +4,7 @@
 observation and ``info`` conventions every env here follows.
 """
 
-from silri_jax.envs import _gl  # noqa: F401  (must precede the first mujoco import)
+from silri_jax import gl_backend  # noqa: F401  (must precede the first mujoco import)
 from silri_jax.envs.registry import env_spec, list_tasks, make
 
 __all__ = ["env_spec", "list_tasks", "make"]

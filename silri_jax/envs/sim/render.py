@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import mujoco
 import numpy as np
 
-from silri_jax.envs import _gl  # selects EGL or OSMesa before first use
+from silri_jax import gl_backend as _gl  # selects EGL or OSMesa before first use
 
 
 class RenderUnavailableError(RuntimeError):

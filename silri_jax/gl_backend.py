@@ -1,8 +1,9 @@
 """Chooses a headless OpenGL backend for MuJoCo before ``mujoco`` is first imported.
 
-MuJoCo reads ``MUJOCO_GL`` once, at import. On a machine without a display the default
-(GLFW) cannot open a context, so unless the user chose a backend we pick EGL when its
-library is present and OSMesa otherwise. Importing this module is enough.
+MuJoCo reads ``MUJOCO_GL`` once, at import, so ``silri_jax`` imports this module first.
+On a machine without a display the default (GLFW) cannot open a context, so unless the
+user chose a backend we pick EGL when its library is present and OSMesa otherwise.
+Importing this module is enough.
 """
 
 from __future__ import annotations
