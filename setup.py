@@ -91,7 +91,20 @@ setup(
         "gymnasium>=1.0",
     ],
     extras_require={
-        "dev": ["pytest>=8", "pytest-timeout", "ruff", "grpcio-tools>=1.66", "matplotlib"],
+        # The C++ unit tests (ctest, driven from pytest) configure CMake with this
+        # interpreter, so its build tools must be importable here too, not only in
+        # pip's isolated build environment.
+        "dev": [
+            "pytest>=8",
+            "pytest-timeout",
+            "ruff",
+            "grpcio-tools>=1.66",
+            "matplotlib",
+            "cmake>=3.22",
+            "ninja",
+            "pybind11>=2.12",
+            "cmeel-eigen>=3.4",
+        ],
     },
     ext_modules=ext_modules,
     cmdclass={"build_ext": CMakeBuild},
