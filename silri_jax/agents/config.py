@@ -108,6 +108,9 @@ def silri_config() -> ml_collections.ConfigDict:
     c.pretrain_steps = 500
     c.beta_every = 50
     c.beta_steps = 50
+    # update groups at the start of online learning that train the critic only, keeping
+    # the pre-trained actor and lambda fixed until the critic has seen online data [choice]
+    c.actor_warmup_updates = 0
     # gripper: "classifier" (cross-entropy on interventions) [ref-code] or "grasp_critic"
     c.gripper_head = "classifier"
     c.grasp_penalty = -0.02

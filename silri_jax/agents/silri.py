@@ -149,6 +149,22 @@ def make_losses(agent: SilriAgent) -> dict[str, Any]:
     }
 
 
+def keep_during_warmup(
+    before: AgentState, after: AgentState, warming_up: jax.Array, names: tuple[str, ...]
+) -> AgentState:
+    """``after`` with networks ``names`` (params and optimizer state) reset to ``before``
+    while ``warming_up`` is true; a select, so it stays inside the compiled update."""
+
+    def pick(old: Any, new: Any) -> Any:
+        return jax.tree.map(lambda o, n: jnp.where(warming_up, o, n), old, new)
+
+    params, opts = dict(after.params), dict(after.opt_states)
+    for n in names:
+        params[n] = pick(before.params[n], after.params[n])
+        opts[n] = pick(before.opt_states[n], after.opt_states[n])
+    return after.replace(params=params, opt_states=opts)
+
+
 class BetaSchedule:
     """When beta trains: ``steps`` NLL steps each time ``every`` new intervention
     transitions have entered D_I [paper, ref-code]. Never on the ordinary update."""
@@ -282,6 +298,7 @@ class SilriAgent(ActorCriticAgent):
         state, metrics = self._critic_update(state, batch, feats, next_feats)
         rngs = self.dropout_rngs(k_drop)
 
+        before = state
         # Actor: lambda (before its step) and mu_beta held fixed.
         lam = jax.lax.stop_gradient(self.lagrange_values(state.params["lagrange"], feats))
         mu_beta, sigma_beta = jax.lax.stop_gradient(self.behavior(state.params["beta"], feats))
@@ -312,6 +329,13 @@ class SilriAgent(ActorCriticAgent):
             )
             a_metrics.update(gm)
 
+        if cfg.actor_warmup_updates > 0:
+            # The first update groups train the critic only: the pre-trained actor (and
+            # lambda) wait until the critic has seen online data instead of following the
+            # gradient of a critic that knows nothing yet.
+            state = keep_during_warmup(
+                before, state, state.step < cfg.actor_warmup_updates, ("actor", "lagrange")
+            )
         names = ("critic", "actor") + (("gripper",) if self.grasp_loss is not None else ())
         state = self.soft_update(state, names)
         lam_all = lam

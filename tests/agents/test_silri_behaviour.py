@@ -147,3 +147,23 @@ def test_both_constraint_forms_and_gripper_heads_run():
         assert all(np.isfinite(np.asarray(v)) for v in m.values()), overrides
         st, m = agent.pretrain(st, fixed_batch(spec, utd=3))
         assert np.isfinite(float(m["beta_nll"]))
+
+
+def test_actor_warmup_trains_the_critic_only_then_releases_the_actor(state_spec):
+    agent, st = build("silri", state_spec, actor_warmup_updates=2)
+    b = fixed_batch(state_spec, utd=2)
+    actor0 = jax.tree.map(np.asarray, st.params["actor"])
+    critic0 = jax.tree.map(np.asarray, st.params["critic"])
+    for _ in range(2):
+        st, _ = agent.update(st, b)
+    for x, y in zip(jax.tree.leaves(actor0), jax.tree.leaves(st.params["actor"]), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert any(
+        np.abs(x - np.asarray(y)).max() > 0
+        for x, y in zip(jax.tree.leaves(critic0), jax.tree.leaves(st.params["critic"]), strict=True)
+    )
+    st, _ = agent.update(st, b)
+    assert any(
+        np.abs(x - np.asarray(y)).max() > 0
+        for x, y in zip(jax.tree.leaves(actor0), jax.tree.leaves(st.params["actor"]), strict=True)
+    )
