@@ -350,15 +350,28 @@ class Agent(abc.ABC):
 
 
 class ActorCriticAgent(Agent):
-    """Agents whose UTD group is ``utd - 1`` critic-only updates, then one full update."""
+    """Agents whose UTD group is ``utd - 1`` critic-only updates, then one full update.
+
+    ``critic_target_names`` are the targets Polyak-averaged after every critic update.
+    """
+
+    critic_target_names: tuple[str, ...] = ("critic",)
 
     @abc.abstractmethod
-    def _critic_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
-        """A critic-only update (with its Polyak step) on one batch."""
+    def _critic_update(
+        self, state: AgentState, batch: Batch, feats: Mapping, next_feats: Mapping
+    ) -> tuple[AgentState, Metrics]:
+        """The critic's gradient step(s) on precomputed features (no Polyak step)."""
 
     @abc.abstractmethod
     def _full_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         """Critic, then actor, then the rest, on one batch."""
+
+    def _critic_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        state, (k_feat,) = self.split_rng(state, 1)
+        feats, next_feats = self.batch_features(state, batch, k_feat)
+        state, metrics = self._critic_update(state, batch, feats, next_feats)
+        return self.soft_update(state, self.critic_target_names), metrics
 
     def _update_group(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         if batch["actions"].shape[0] > 1:

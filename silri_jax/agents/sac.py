@@ -154,13 +154,9 @@ class SacAgent(ActorCriticAgent):
             self.optimizers["gripper"] = make_optimizer(cfg.gripper_lr, cfg.grad_clip)
             self.target_names = ("critic", "gripper")
             self.actor_networks = ("actor", "gripper")
+        self.critic_target_names = self.target_names
         self.losses = make_losses(self)
         self.grasp_loss = make_grasp_critic_loss(self) if self.has_gripper else None
-
-    def _critic_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
-        state, (k_feat,) = self.split_rng(state, 1)
-        feats, next_feats = self.batch_features(state, batch, k_feat)
-        return self._critic_update(state, batch, feats, next_feats)
 
     def _critic_update(
         self, state: AgentState, batch: Batch, feats: Mapping, next_feats: Mapping
@@ -193,13 +189,13 @@ class SacAgent(ActorCriticAgent):
                 rngs,
             )
             metrics.update(g_metrics)
-        state = self.soft_update(state, self.target_names)
         return state, metrics
 
     def _full_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         state, (k_feat,) = self.split_rng(state, 1)
         feats, next_feats = self.batch_features(state, batch, k_feat)
         state, metrics = self._critic_update(state, batch, feats, next_feats)
+        state = self.soft_update(state, self.critic_target_names)
         state, (k_noise, k_drop) = self.split_rng(state, 2)
         noise = example_normal(k_noise, batch_size_of(batch), (self.action_dim,), self.axis_name)
         temperature = self.modules["temperature"].apply({"params": state.params["temperature"]})

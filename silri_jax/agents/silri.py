@@ -228,6 +228,7 @@ class SilriAgent(ActorCriticAgent):
             self.actor_networks = ("actor", "gripper")
             if cfg.gripper_head == "grasp_critic":
                 self.target_names = ("critic", "actor", "gripper")
+                self.critic_target_names = ("critic", "gripper")
         self.losses = make_losses(self)
         self.grasp_loss = (
             make_grasp_critic_loss(self)
@@ -284,12 +285,12 @@ class SilriAgent(ActorCriticAgent):
             metrics.update(gm)
         return state, metrics
 
-    def _critic_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
-        state, (k_feat,) = self.split_rng(state, 1)
-        feats, next_feats = self.batch_features(state, batch, k_feat)
-        state, metrics = self._critic_update(state, batch, feats, next_feats)
-        names = ("critic", "gripper") if self.grasp_loss is not None else ("critic",)
-        return self.soft_update(state, names), metrics
+    def _gripper_classifier_step(
+        self, state: AgentState, feats: Mapping, labels: jax.Array, mask: jax.Array, rngs: dict
+    ) -> tuple[AgentState, Metrics]:
+        return self.step_network(
+            state, "gripper", self.losses["gripper"], feats, labels, mask, rngs
+        )
 
     def _full_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         cfg = self.config
@@ -318,14 +319,9 @@ class SilriAgent(ActorCriticAgent):
             a_metrics.update(l_metrics)
 
         if self.has_gripper and self.grasp_loss is None:
-            state, gm = self.step_network(
-                state,
-                "gripper",
-                self.losses["gripper"],
-                feats,
-                batch["gripper_actions"],
-                batch["is_intervention"],
-                rngs,
+            # cross-entropy on the human's gripper commands only [ref-code]
+            state, gm = self._gripper_classifier_step(
+                state, feats, batch["gripper_actions"], batch["is_intervention"], rngs
             )
             a_metrics.update(gm)
 
@@ -350,11 +346,6 @@ class SilriAgent(ActorCriticAgent):
             }
         )
         return state, {**metrics, **a_metrics}
-
-    def _update_group(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
-        if batch["actions"].shape[0] > 1:
-            state, _ = jax.lax.scan(self._critic_step, state, jax.tree.map(lambda x: x[:-1], batch))
-        return self._full_step(state, jax.tree.map(lambda x: x[-1], batch))
 
     # ---- behaviour policy and pre-training ---------------------------------------------------
     def _beta_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
@@ -388,14 +379,8 @@ class SilriAgent(ActorCriticAgent):
         )
         metrics.update(bc_metrics)
         if self.has_gripper and self.grasp_loss is None:
-            state, gm = self.step_network(
-                state,
-                "gripper",
-                self.losses["gripper"],
-                feats,
-                batch["gripper_actions"],
-                jnp.ones_like(batch["rewards"]),
-                rngs,
+            state, gm = self._gripper_classifier_step(
+                state, feats, batch["gripper_actions"], jnp.ones_like(batch["rewards"]), rngs
             )
             metrics.update(gm)
         # The target actor starts from the pre-trained actor.
