@@ -26,7 +26,6 @@ so it composes into a jitted update (``lax.scan`` over UTD groups included).
 from __future__ import annotations
 
 import functools
-import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -82,13 +81,11 @@ class DeviceReplay:
         chunk_size: int = 64,
         device: Any = None,
     ) -> None:
-        if frame_ratio < 1.0:
-            raise ValueError(f"frame_ratio must be >= 1, got {frame_ratio}")
         self.spec = spec
         self.capacity = int(capacity)
         self.codec = get_codec(image_codec)
-        frame_capacity = max(2, math.ceil(self.capacity * frame_ratio))
-        self._index = RingIndex(self.capacity, frame_capacity)
+        self._index = RingIndex.with_frame_ratio(self.capacity, frame_ratio)
+        frame_capacity = self._index.frame_capacity
         self.chunk_size = max(1, min(int(chunk_size), self._index.chunk_size))
         obs = spec.observation
         self._image_shapes = {k: obs.entries[k].shape for k in obs.image_keys}

@@ -16,7 +16,6 @@ outside the lock.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -84,14 +83,12 @@ class ReplayBuffer:
         image_codec: str | ImageCodec = "yuv420",
         frame_ratio: float = DEFAULT_FRAME_RATIO,
     ) -> None:
-        if frame_ratio < 1.0:
-            raise ValueError(f"frame_ratio must be >= 1, got {frame_ratio}")
         self.spec = spec
         self.capacity = int(capacity)
         self.codec = get_codec(image_codec)
         self.frame_ratio = float(frame_ratio)
-        frame_capacity = max(2, math.ceil(self.capacity * self.frame_ratio))
-        self._index = RingIndex(self.capacity, frame_capacity)
+        self._index = RingIndex.with_frame_ratio(self.capacity, self.frame_ratio)
+        frame_capacity = self._index.frame_capacity
         obs_spec = spec.observation
         self._image_shapes = {k: obs_spec.entries[k].shape for k in obs_spec.image_keys}
         self._frames: dict[str, np.ndarray] = {}

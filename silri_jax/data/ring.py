@@ -21,6 +21,7 @@ share it.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -44,6 +45,13 @@ class Placement:
 
 class RingIndex:
     """Absolute counters and per-slot frame references of a frame-sharing replay ring."""
+
+    @classmethod
+    def with_frame_ratio(cls, capacity: int, frame_ratio: float) -> RingIndex:
+        """A ring of ``capacity`` transitions and ``ceil(capacity * frame_ratio)`` frames."""
+        if frame_ratio < 1.0:
+            raise ValueError(f"frame_ratio must be >= 1, got {frame_ratio}")
+        return cls(capacity, max(2, math.ceil(int(capacity) * float(frame_ratio))))
 
     def __init__(self, capacity: int, frame_capacity: int) -> None:
         if capacity < 1:
