@@ -8,6 +8,7 @@ operators, and an honest object state for the policy's observation.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any, ClassVar
 
@@ -32,30 +33,35 @@ class TaskDefaults:
     start_gripper_closed: bool = False
 
 
-class Task:
+class Task(abc.ABC):
     """Base class; subclasses add bodies in ``build`` and fill in the hooks."""
 
     name: ClassVar[str]
     defaults: ClassVar[TaskDefaults]
     object_state_dim: ClassVar[int]
 
+    @abc.abstractmethod
     def build(self, spec: mujoco.MjSpec) -> None:
-        raise NotImplementedError
+        """Implemented by each task."""
 
-    def bind(self, model: mujoco.MjModel) -> None:
-        """Looks up ids after compilation."""
+    def bind(self, model: mujoco.MjModel) -> None:  # noqa: B027  (optional hook)
+        """Looks up ids after compilation; tasks without ids to look up keep this no-op."""
 
+    @abc.abstractmethod
     def reset(self, model: mujoco.MjModel, data: mujoco.MjData, rng: np.random.Generator) -> None:
-        raise NotImplementedError
+        """Implemented by each task."""
 
+    @abc.abstractmethod
     def success(self, model: mujoco.MjModel, data: mujoco.MjData) -> bool:
-        raise NotImplementedError
+        """Implemented by each task."""
 
+    @abc.abstractmethod
     def object_state(self, model: mujoco.MjModel, data: mujoco.MjData) -> np.ndarray:
-        raise NotImplementedError
+        """Implemented by each task."""
 
+    @abc.abstractmethod
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
-        raise NotImplementedError
+        """Implemented by each task."""
 
 
 def _free_qpos_adr(model: mujoco.MjModel, joint: str) -> int:
@@ -171,16 +177,22 @@ class InsertPeg(Task):
                 (0.0, -(h + w / 2), h, w / 2),
             ]
         ):
-            scene.add_box(fixture, f"hole_wall{i}", [sx, sy, d / 2], [px, py, d / 2], rgba,
-                          dynamic=False)
+            scene.add_box(
+                fixture, f"hole_wall{i}", [sx, sy, d / 2], [px, py, d / 2], rgba, dynamic=False
+            )
         fixture.add_site(name="hole_top", pos=[0.0, 0.0, d], size=[0.003, 0.003, 0.003])
         # The peg is held rigidly: a child of the hand. A two-finger grasp of a square peg
         # pivots about the finger axis on the first contact in MuJoCo, which turns the task
         # into a contact-tuning problem rather than the precision problem it is meant to be.
         hand = spec.body("hand")
         peg = hand.add_body(name="peg", pos=[0.0, 0.0, self.peg_centre_in_hand])
-        g = scene.add_box(peg, "peg_geom", [self.peg_half, self.peg_half, self.peg_half_len],
-                          rgba=(0.9, 0.6, 0.1, 1.0), mass=0.03)
+        g = scene.add_box(
+            peg,
+            "peg_geom",
+            [self.peg_half, self.peg_half, self.peg_half_len],
+            rgba=(0.9, 0.6, 0.1, 1.0),
+            mass=0.03,
+        )
         g.contype, g.conaffinity = scene.OBJECT_CONTYPE, scene.OBJECT_CONTYPE
         for finger in ("left_finger", "right_finger"):
             spec.add_exclude(bodyname1=finger, bodyname2="peg")
@@ -193,8 +205,11 @@ class InsertPeg(Task):
 
     def reset(self, model: mujoco.MjModel, data: mujoco.MjData, rng: np.random.Generator) -> None:
         # Moving a static body is a model change; kinematics pick it up on the next forward.
-        model.body_pos[self._hole] = [rng.uniform(*self.x_range), rng.uniform(*self.y_range),
-                                      scene.TABLE_HEIGHT]
+        model.body_pos[self._hole] = [
+            rng.uniform(*self.x_range),
+            rng.uniform(*self.y_range),
+            scene.TABLE_HEIGHT,
+        ]
         # The grasp is never quite the same: the peg sits a few millimetres off nominal.
         offset = rng.uniform([-0.002, 0.0, -0.004], [0.002, 0.0, 0.004])
         model.body_pos[self._peg] = np.array([0.0, 0.0, self.peg_centre_in_hand]) + offset
@@ -275,8 +290,14 @@ class OpenDrawer(Task):
         ]:
             g = scene.add_box(drawer, name, half, pos, wood, dynamic=False)
             g.contype, g.conaffinity = scene.OBJECT_CONTYPE, 0
-        g = scene.add_box(drawer, "handle", [0.03, 0.006, 0.015],
-                          [-0.04, 0.0, self.handle_z], (0.15, 0.15, 0.15, 1.0), dynamic=False)
+        g = scene.add_box(
+            drawer,
+            "handle",
+            [0.03, 0.006, 0.015],
+            [-0.04, 0.0, self.handle_z],
+            (0.15, 0.15, 0.15, 1.0),
+            dynamic=False,
+        )
         g.contype, g.conaffinity = scene.OBJECT_CONTYPE, 0
         g.friction = [1.5, 0.01, 0.0005]
         drawer.add_site(name="handle_site", pos=[-0.04, 0.0, self.handle_z], size=[0.004] * 3)
@@ -289,8 +310,11 @@ class OpenDrawer(Task):
         self._handle = model.site("handle_site").id
 
     def reset(self, model: mujoco.MjModel, data: mujoco.MjData, rng: np.random.Generator) -> None:
-        model.body_pos[self._cab] = [rng.uniform(*self.x_range), rng.uniform(*self.y_range),
-                                     scene.TABLE_HEIGHT]
+        model.body_pos[self._cab] = [
+            rng.uniform(*self.x_range),
+            rng.uniform(*self.y_range),
+            scene.TABLE_HEIGHT,
+        ]
         data.qpos[self._qadr] = rng.uniform(0.0, 0.02)
         data.qvel[self._dadr] = 0.0
 
