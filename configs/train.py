@@ -100,6 +100,16 @@ def _runtime() -> ml_collections.ConfigDict:
     r.start_training_after = 200
     # cap on update calls per second (0: as fast as possible); leaves CPU to the actors
     r.max_updates_per_s = 0.0
+    # replay ratio: update calls (one UTD group each) per env step, summed over actors, that
+    # the actors keep by waiting for the learner once training has started (the first
+    # start_training_after steps are free). 1 matches sync_train. 0: no pacing, actors never
+    # wait (what a real robot at 10 Hz needs: it must not pause mid-motion)
+    r.updates_per_env_step = 1.0
+    # pacing: env steps the actors may run ahead of that ratio (absorbs the push period and
+    # the compile of the first update; a blocked actor resumes once half of it is free)
+    r.pacing_slack_steps = 64
+    # pacing: seconds a waiting actor keeps retrying an unreachable learner before it fails
+    r.pacing_timeout_s = 600.0
     # parameter push period of the learner (seconds)
     r.push_period_s = 1.0
     # checkpoint every N update calls (also on SIGTERM/SIGINT); 0: only on exit
@@ -127,7 +137,7 @@ def _runtime() -> ml_collections.ConfigDict:
     # actor: sleep to this control rate (Hz); 0: as fast as possible (simulation)
     r.control_hz = 0.0
     # evaluation (launcher's final line and actor --eval): episodes and seed offset
-    r.eval_episodes = 10
+    r.eval_episodes = 20
     r.eval_seed = 2_000_000
     return r
 

@@ -8,6 +8,10 @@ episode statistics. New parameters are swapped in between steps, also mid-episod
 policy is never older than the push period plus one step (loading only at episode end is
 a known peer bug).
 
+Pacing: with ``runtime.updates_per_env_step > 0`` the actor waits before a step while the
+learner is behind that replay ratio (``silri_jax.runtime.pacing``); a simulated actor is
+far faster than the learner and would otherwise spend the budget before the policy trained.
+
 Numbering: sequence numbers continue from what the learner has already stored for this
 actor id (asked at start-up), and episode ids are ``actor_id * 10**10 + the sequence
 number of the episode's first step``, so a restarted actor never reuses an id.
@@ -34,6 +38,7 @@ import numpy as np
 
 from silri_jax import sync_train as st
 from silri_jax.runtime import setup
+from silri_jax.runtime.pacing import Pacer
 from silri_jax.transport.client import ActorClient
 
 log = logging.getLogger("silri_jax.actor")
@@ -88,6 +93,8 @@ class Actor:
             max_batch=int(r.max_batch), linger_s=float(r.linger_s), first_seq=first,
             **_client_kwargs(config))
         self.next_seq = first
+        self.pacer = Pacer(float(r.updates_per_env_step), int(r.pacing_slack_steps),
+                           float(r.pacing_timeout_s))
         self.trace = open(trace_path, "a") if trace_path else None
         self.rng = np.random.default_rng(self.seed * 1000 + self.index)
         self.key = jax.random.PRNGKey(self.seed * 1000 + self.index)
@@ -121,9 +128,12 @@ class Actor:
             obs, _ = self.env.reset(seed=SEED_STRIDE * (self.index + 1) + self.seed * 100_000
                                     + episodes)
             ep = {"len": 0, "ret": 0.0, "interv": 0, "ages": [], "versions": {version},
-                  "t0": time.time()}
+                  "t0": time.time(), "paced": 0.0}
             done, info = False, {}
             while not done and not self._stop.is_set():
+                ep["paced"] += self.pacer.wait(self.client, self._stop)
+                if self._stop.is_set():
+                    break
                 t_step = time.monotonic()
                 got = self.client.latest_params()  # swap between steps, also mid-episode
                 if got is not None:
@@ -178,6 +188,7 @@ class Actor:
                 "versions_in_episode": len(ep["versions"]),
                 "steps_per_s": ep["len"] / max(dur, 1e-9),
                 "outbox": self.client.stats()["outbox"],
+                "pacing_wait_s": ep["paced"],
             }
             self.client.report_episode(stats)
             if self.trace is not None:
@@ -190,7 +201,8 @@ class Actor:
         flushed = self.client.flush(timeout=120.0 if not self._stop.is_set() else 10.0)
         out = {"event": "actor_done", "actor_id": self.actor_id, "steps": steps_done,
                "episodes": episodes, "param_swaps": swaps, "flushed": flushed,
-               "wall_s": time.time() - t_start, "last_seq": self.next_seq - 1}
+               "wall_s": time.time() - t_start, "last_seq": self.next_seq - 1,
+               "pacing_wait_s": self.pacer.waited_s, "paced_steps": self.pacer.waits}
         self.close()
         return out
 

@@ -6,10 +6,15 @@
 Every ``--config.*`` override is passed to each child. Ctrl-C (or SIGTERM) stops the
 actors, then the learner (which checkpoints), and SIGKILLs anything still alive after a
 grace period; children die with the launcher even when it is SIGKILLed
-(``silri_jax.runtime.procs``). With a step budget (``runtime.env_steps``) the run ends
-when the actors have spent it: an evaluation (deterministic, no operator) against the
-learner's newest parameters prints one JSON line, then everything shuts down.
-Logs of the children go to ``<run_dir>/logs/``.
+(``silri_jax.runtime.procs``). The learner's status lines are relayed to this terminal
+(the children's full logs go to ``<run_dir>/logs/``).
+
+With a step budget (``runtime.env_steps``) the run ends when the actors have spent it:
+the learner stops (final checkpoint, ``<run_dir>/policy.npz``), the saved policy is
+evaluated (deterministic, no operator, ``runtime.eval_episodes`` episodes), and the last
+line printed is one JSON object: ``{"event": "final_eval", "success_rate", ...,
+"mean_episode_length", "intervention_rate" (operator steps / env steps over training),
+...}``. Evaluating the file, not the live learner, checks exactly what was saved.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from silri_jax.runtime import procs
@@ -29,17 +35,66 @@ def _config_args(argv: list[str]) -> list[str]:
     return [a for a in argv if a.startswith("--config")]
 
 
+class _Relay:
+    """Prints the lines a child appends to its log (the learner's status), as they come."""
+
+    def __init__(self, path: pathlib.Path, prefix: str) -> None:
+        self.path, self.prefix, self.pos, self.tail = path, prefix, 0, b""
+
+    def poll(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        self.pos += len(data)
+        *lines, self.tail = (self.tail + data).split(b"\n")
+        for line in lines:
+            text = line.decode(errors="replace").rstrip("\r")
+            if text.strip():
+                print(f"{self.prefix}{text}", flush=True)
+
+
+def _last_event(path: pathlib.Path, event: str) -> dict[str, Any]:
+    """The newest JSON line of ``event`` in a child's log ({} when there is none)."""
+    found: dict[str, Any] = {}
+    if path.exists():
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith("{") and f'"event": "{event}"' in line:
+                try:
+                    found = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+    return found
+
+
+def _evaluate(py: str, common: list[str], policy: pathlib.Path) -> tuple[dict[str, Any], int]:
+    out = subprocess.run([py, "-m", "silri_jax.actor", *common, "--eval",
+                          f"--policy={policy}"], capture_output=True, text=True, timeout=3600)
+    for line in reversed(out.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line), out.returncode
+    return {"error": (out.stderr or out.stdout)[-2000:]}, out.returncode or 1
+
+
 def launch(config: Any, config_args: list[str], num_actors: int, resume: bool) -> int:
+    t_start = time.time()
     address = config.runtime.address
     if address.endswith(":0"):
         address = f"{address.rsplit(':', 1)[0]}:{procs.free_port()}"
-    logs = pathlib.Path(config.runtime.run_dir) / "logs"
+    run_dir = pathlib.Path(config.runtime.run_dir)
+    logs = run_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     common = [*config_args, f"--config.runtime.address={address}",
               f"--config.runtime.num_actors={num_actors}"]
     py = sys.executable
+    learner_log = logs / "learner.log"
+    relay = _Relay(learner_log, "learner: ")
+    if learner_log.exists():
+        relay.pos = learner_log.stat().st_size  # a resumed run appends: show only the new
     learner = procs.spawn([py, "-m", "silri_jax.learner", *common,
-                           *(["--resume"] if resume else [])], str(logs / "learner.log"))
+                           *(["--resume"] if resume else [])], str(learner_log))
     actors = [procs.spawn([py, "-m", "silri_jax.actor", *common, f"--actor_id={i}"],
                           str(logs / f"actor-{i}.log")) for i in range(num_actors)]
     stop = threading.Event()
@@ -52,31 +107,51 @@ def launch(config: Any, config_args: list[str], num_actors: int, resume: bool) -
     signal.signal(signal.SIGTERM, on_signal)
     print(json.dumps({"event": "launched", "address": address, "learner": learner.pid,
                       "actors": [a.pid for a in actors], "logs": str(logs)}), flush=True)
-    rc = 0
+    rc, finished = 0, False
     try:
-        budget = int(config.runtime.env_steps) > 0
         while not stop.wait(0.5):
+            relay.poll()
             if learner.poll() is not None:
                 print(f"launch: the learner exited with {learner.returncode}", flush=True)
                 rc = learner.returncode or 1
                 break
             if all(a.poll() is not None for a in actors):
-                if budget:
-                    out = subprocess.run(
-                        [py, "-m", "silri_jax.actor", *common, "--eval"],
-                        capture_output=True, text=True, timeout=3600)
-                    line = out.stdout.strip().splitlines()[-1:] or [out.stderr[-2000:]]
-                    print(line[0], flush=True)
-                    rc = out.returncode
-                else:
+                finished = int(config.runtime.env_steps) > 0
+                if not finished:
                     print("launch: every actor exited", flush=True)
+                bad = [a.returncode for a in actors if a.returncode]
+                if bad:
+                    print(f"launch: actors exited with {bad} (see {logs})", flush=True)
+                    rc, finished = 1, False
                 break
     finally:
         for a in actors:
             procs.stop(a, signal.SIGTERM, timeout=30)
-        code = procs.stop(learner, signal.SIGTERM, timeout=120)
+        code = procs.stop(learner, signal.SIGTERM, timeout=300)
+        relay.poll()
         print(json.dumps({"event": "shutdown", "learner_exit": code,
                           "actor_exits": [a.returncode for a in actors]}), flush=True)
+    if not finished:
+        return rc
+    if code != 0:
+        print(f"launch: the learner failed to stop cleanly ({code}), no evaluation", flush=True)
+        return code or 1
+    done = _last_event(learner_log, "learner_done")
+    policy = run_dir / "policy.npz"
+    print(f"launch: evaluating {policy} ({int(config.runtime.eval_episodes)} episodes, "
+          "deterministic, no operator)...", flush=True)
+    ev, rc = _evaluate(py, common, policy)
+    final = {"event": "final_eval", "success_rate": ev.get("success_rate"),
+             "mean_episode_length": ev.get("mean_episode_length"),
+             "intervention_rate": done.get("intervention_rate"),
+             "mean_return": ev.get("mean_return"), "eval_episodes": ev.get("episodes"),
+             "env_steps": done.get("env_steps"), "updates": done.get("updates"),
+             "replay_ratio": done.get("replay_ratio"),
+             "train_success_rate": done.get("train_success_rate"),
+             "wall_s": round(time.time() - t_start, 1), "policy_path": str(policy),
+             "tensorboard": str(run_dir / "tb"), **({"error": ev["error"]} if "error" in ev
+                                                     else {})}
+    print(json.dumps(final), flush=True)
     return rc
 
 

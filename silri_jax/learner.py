@@ -12,7 +12,13 @@ continuously in its own thread while the actors stream. Threads and why:
   the push, and the checkpoints (a checkpoint needs the state between two updates).
 - main thread: pushes the newest host copy every ``push_period_s``, logs TensorBoard
   scalars and the one-line status, and turns SIGTERM/SIGINT into a clean stop with a final
-  checkpoint.
+  checkpoint and the final policy file (``<run_dir>/policy.npz``, the format of
+  ``sync_train.save_policy``, which ``actor --eval --policy`` and ``load_policy`` read).
+
+Pacing: the update count, the ingested transitions and where training started travel to
+the actors with every ack (``progress``); actors that keep a replay ratio
+(``runtime.updates_per_env_step``, ``silri_jax.runtime.pacing``) wait on them. The update
+thread wakes their long polls after every update call.
 
 Exactly once across a kill: a batch is in the write-ahead log before it is acked;
 a checkpoint holds the replay buffers with the per-actor acked sequence numbers taken
@@ -44,6 +50,7 @@ from silri_jax.data import ReplayBuffer, insert_demos
 from silri_jax.runtime import setup
 from silri_jax.runtime.wal import WriteAheadLog
 from silri_jax.transport import codec
+from silri_jax.transport.common import Progress
 from silri_jax.transport.server import LearnerServer
 
 log = logging.getLogger("silri_jax.learner")
@@ -53,7 +60,7 @@ FORMAT_VERSION = 1
 def run_paths(config: ml_collections.ConfigDict) -> dict[str, pathlib.Path]:
     root = pathlib.Path(config.runtime.run_dir)
     return {"root": root, "checkpoints": root / "checkpoints", "wal": root / "wal",
-            "tb": root / "tb"}
+            "tb": root / "tb", "policy": root / "policy.npz"}
 
 
 class Learner:
@@ -249,6 +256,8 @@ class Learner:
             if len(self.d_r) < int(r.start_training_after) or not self.sampler.ready():
                 time.sleep(0.02)
                 continue
+            if not self.counts["training"]:
+                self._start_training()
             if min_dt:
                 wait = last_t + min_dt - time.monotonic()
                 if wait > 0:
@@ -256,10 +265,36 @@ class Learner:
                 last_t = time.monotonic()
             self.state, metrics = self.agent.update(self.state, self.sampler.sample(self.rng))
             self.counts["updates"] += 1
+            self.server.notify_progress()
             if self.counts["updates"] % 10 == 0:
                 self._last_metrics = st._floats(metrics)
             if every and self.counts["updates"] % every == 0:
                 self.checkpoint()
+
+    def _start_training(self) -> None:
+        """Marks where update calls begin: pacing actors count their steps from here."""
+        with self._data_lock:
+            self.counts["train_from"] = self.counts["env_steps"]
+            self.counts["training"] = 1
+        self.server.notify_progress()
+        self.logger.status(f"training from env step {self.counts['train_from']}", final=True)
+
+    def progress(self) -> Progress:
+        """The figures acks carry to the actors (read without the lock: each is an int)."""
+        c = self.counts
+        return Progress(updates=int(c["updates"]), env_steps=int(c["env_steps"]),
+                        training=bool(c["training"]), train_from=int(c["train_from"]))
+
+    def ratio(self) -> float:
+        """Update calls per env step since training started (the achieved replay ratio)."""
+        c = self.counts
+        return c["updates"] / max(c["env_steps"] - c["train_from"], 1) if c["training"] \
+            else 0.0
+
+    def save_policy(self) -> pathlib.Path:
+        """The final actor parameters as ``<run_dir>/policy.npz`` (``sync_train`` format)."""
+        return st.save_policy(self.paths["policy"], st.host_actor_params(self.agent, self.state),
+                              self.spec, setup.sync_view(self.config))
 
     def _beta_steps(self) -> None:
         if self.schedule is None or not self.interventions_to_d_i:
@@ -304,7 +339,7 @@ class Learner:
         self.server = LearnerServer(
             self.spec, self.hash, self.on_transitions, self.on_episode, address=r.address,
             token=r.token or None, tls=tls, max_message_bytes=int(r.max_message_bytes),
-            max_queue=int(r.max_queue),
+            max_queue=int(r.max_queue), progress=self.progress,
         )
         self.server.load_state_dict({"acked_seq": self.acked,
                                      "params_version": self.params_version})
@@ -352,6 +387,8 @@ class Learner:
         if self._update_error is None:
             step = self.checkpoint()
             self.logger.status(f"final checkpoint {step}", final=True)
+            path = self.save_policy()
+            self.logger.status(f"policy saved to {path}", final=True)
         self.wal.close()
         self.ckpt.close()
         self.logger.close()
@@ -371,6 +408,7 @@ class Learner:
         srv = self.server.stats()
         step = counts.get("env_steps", 0)
         steps = counts.get("env_steps", 0) - window["env_steps"]
+        ups = counts.get("updates", 0) - window["updates"]
         perf = {
             "updates_per_s": (counts.get("updates", 0) - window["updates"]) / dt,
             "env_steps_per_s": steps / dt,
@@ -381,6 +419,9 @@ class Learner:
             "duplicates_dropped": srv["duplicates"], "actors_connected": srv["subscribers"],
             "beta_steps": counts.get("beta_steps", 0), "params_version": self.params_version,
             "updates": counts.get("updates", 0),
+            # achieved replay ratio: in this window and since training started
+            "updates_per_env_step": ups / max(steps, 1),
+            "replay_ratio": self.ratio(),
         }
         self.logger.scalars("perf", perf, step)
         self.logger.scalars("train", self._last_metrics, step)
@@ -396,7 +437,8 @@ class Learner:
                 "intervention_rate": np.sum([e["intervention_steps"] for e in episodes])
                 / max(np.sum([e["length"] for e in episodes]), 1),
             }
-            for key in ("param_age_s", "param_age_max_s", "outbox", "steps_per_s"):
+            for key in ("param_age_s", "param_age_max_s", "outbox", "steps_per_s",
+                        "pacing_wait_s"):
                 vals = [e[key] for e in episodes if key in e]
                 if vals:
                     ep[key] = float(np.mean(vals))
@@ -410,6 +452,7 @@ class Learner:
             f"upd {counts.get('updates', 0)} v{self.params_version} "
             + (f"lambda {lam:.3f} " if lam is not None else "")
             + f"{perf['env_steps_per_s']:.0f} st/s {perf['updates_per_s']:.1f} upd/s "
+            f"ratio {perf['replay_ratio']:.2f} "
             f"q {srv['queue_depth']} refused {srv['refused_total']}",
             final=final,
         )
@@ -420,8 +463,13 @@ class Learner:
 
 
 def summary(learner: Learner) -> dict[str, Any]:
-    return {"event": "learner_done", "updates": learner.counts["updates"],
-            "env_steps": learner.counts["env_steps"], "d_r_size": len(learner.d_r),
+    c = learner.counts
+    return {"event": "learner_done", "updates": c["updates"], "env_steps": c["env_steps"],
+            "intervention_rate": c["interventions"] / max(c["env_steps"], 1),
+            "episodes": c["episodes"],
+            "train_success_rate": c["successes"] / max(c["episodes"], 1),
+            "replay_ratio": learner.ratio(), "beta_steps": c["beta_steps"],
+            "policy_path": str(learner.paths["policy"]), "d_r_size": len(learner.d_r),
             "d_i_size": len(learner.d_i), "checkpoints": learner.counts["checkpoints"],
             "params_version": learner.params_version, **_server_counts(learner)}
 

@@ -12,6 +12,9 @@ Why it is built this way:
   between steps via ``latest_params``; versions only move forward.
 - Every unary call has a deadline, long-lived streams have a (long) deadline and gRPC
   keepalives, and a stream whose acks stop coming is cancelled and restarted: no wedge.
+- The learner's training progress arrives with every ack, handshake and ping; the newest
+  is kept (``progress``) and ``wait_progress`` long-polls for more, so a pacing actor
+  waits on the learner without spinning.
 """
 
 from __future__ import annotations
@@ -146,6 +149,10 @@ class ActorClient:
             c.method("SubscribeParams"), _identity, _identity)
         self._rpc_episode = ch.unary_unary(c.method("ReportEpisode"), _identity, _identity)
         self._rpc_ping = ch.unary_unary(c.method("Ping"), _identity, _identity)
+        # On the params channel: a long poll must not sit behind a transition stream's
+        # flow control.
+        self._rpc_wait_progress = self._params_channel.unary_unary(
+            c.method("WaitProgress"), _identity, _identity)
 
         # Outbox: unacknowledged (seq, transition) in seq order; _pending[:_send_pos] is
         # in flight on the current stream, the rest is waiting to be sent.
@@ -165,6 +172,8 @@ class ActorClient:
         })
         self._server_id = ""
         self._current_call: Any = None
+        self._progress: c.Progress | None = None
+        self._progress_t = 0.0  # monotonic time of the newest progress report
 
         self._params_lock = threading.Lock()
         self._assembler = codec.ParamsAssembler(params_template)
@@ -265,7 +274,44 @@ class ActorClient:
         """Health check with a deadline; raises ``grpc.RpcError`` when unreachable."""
         raw = self._rpc_ping(pb.PingRequest(actor_id=self.actor_id).SerializeToString(),
                              timeout=self._call_timeout_s, metadata=self._metadata)
-        return pb.PingReply.FromString(raw)
+        reply = pb.PingReply.FromString(raw)
+        if reply.HasField("progress"):
+            self._note_progress(reply.progress)
+        return reply
+
+    def progress(self) -> tuple[c.Progress, float] | None:
+        """``(newest learner progress, its monotonic receive time)``; None before any."""
+        with self._cv:
+            if self._progress is None:
+                return None
+            return self._progress, self._progress_t
+
+    def wait_progress(self, min_updates: int, max_wait_s: float) -> c.Progress:
+        """Asks the learner for its progress once it has done ``min_updates`` update calls
+        (or after ``max_wait_s``, which the learner caps at a few seconds).
+
+        Raises ``grpc.RpcError`` when the learner is unreachable (the caller decides how
+        long to keep trying) and ``TransportError`` when it refuses this actor.
+        """
+        self._raise_if_failed()
+        req = pb.WaitProgressRequest(actor_id=self.actor_id, min_updates=max(0, min_updates),
+                                     max_wait_s=max(0.0, float(max_wait_s)))
+        try:
+            raw = self._rpc_wait_progress(req.SerializeToString(),
+                                          timeout=max_wait_s + self._call_timeout_s,
+                                          metadata=self._metadata)
+        except grpc.RpcError as e:
+            if e.code() in FATAL_CODES:
+                self._fail(e, "progress poll")
+                raise self._fatal from e
+            raise
+        return self._note_progress(pb.LearnerProgress.FromString(raw))
+
+    def _note_progress(self, msg: pb.LearnerProgress) -> c.Progress:
+        got = c.Progress.from_pb(msg)
+        with self._cv:
+            self._progress, self._progress_t = got, time.monotonic()
+        return got
 
     @property
     def acked_seq(self) -> int:
@@ -361,6 +407,8 @@ class ActorClient:
                 if self._server_id and reply.server_id != self._server_id:
                     log.info("learner restarted (acked seq %d there)", reply.acked_seq)
                 self._server_id = reply.server_id
+                if reply.HasField("progress"):
+                    self._note_progress(reply.progress)
                 per_t = codec.transition_bytes(self.spec)
                 limit = min(self._max_message_bytes, int(reply.max_message_bytes))
                 room = max(1, (limit - c.CHUNK_HEADROOM_BYTES) // max(per_t, 1))
@@ -379,6 +427,10 @@ class ActorClient:
                 self._current_call = call
                 for raw in call:
                     ack = pb.Ack.FromString(raw)
+                    # Progress first: between the two a pacing actor over-counts its steps
+                    # (waits a moment longer), never under-counts them (runs ahead).
+                    if ack.HasField("progress"):
+                        self._note_progress(ack.progress)
                     with self._cv:
                         self._apply_ack(int(ack.acked_seq))
                     attempt = 0

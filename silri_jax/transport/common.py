@@ -6,6 +6,7 @@ timings or which addresses count as loopback.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 from silri_jax.transport import silri_pb2 as pb
@@ -74,3 +75,27 @@ def is_loopback(address: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """The learner's training progress as the wire carries it (``LearnerProgress``).
+
+    ``training`` is False until update calls start; actors never wait on a learner that
+    is not training, so a learner that cannot train (no data for its sampler yet) does not
+    stall collection, and an absent field (an older learner) reads as "not training".
+    """
+
+    updates: int = 0
+    env_steps: int = 0
+    training: bool = False
+    train_from: int = 0
+
+    def to_pb(self) -> pb.LearnerProgress:
+        return pb.LearnerProgress(updates=self.updates, env_steps=self.env_steps,
+                                  training=self.training, train_from=self.train_from)
+
+    @staticmethod
+    def from_pb(msg: pb.LearnerProgress) -> Progress:
+        return Progress(int(msg.updates), int(msg.env_steps), bool(msg.training),
+                        int(msg.train_from))

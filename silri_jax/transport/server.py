@@ -13,6 +13,9 @@ Design, and why:
   slows the actors down instead of dropping data or growing memory.
 - Parameters are encoded once per version and the same chunks go to every subscriber;
   a subscriber always gets the newest version (latest wins) and never an older one.
+- Training progress (update calls, ingested transitions) rides on every Ack, handshake and
+  ping, and ``WaitProgress`` is a long poll woken by ``notify_progress``: a pacing actor
+  learns the moment the learner caught up, without polling in a loop.
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ log = logging.getLogger(__name__)
 
 TransitionsCallback = Callable[[codec.DecodedBatch], None]
 EpisodeCallback = Callable[[dict[str, Any]], None]
+ProgressCallback = Callable[[], c.Progress]
+# The longest a WaitProgress call is held open, whatever the actor asks: a stopping learner
+# or a dead actor frees the handler thread within this time.
+MAX_PROGRESS_WAIT_S = 5.0
+
+
+def _no_progress() -> c.Progress:
+    return c.Progress()
 
 
 class Refused(Exception):
@@ -86,6 +97,9 @@ class LearnerServer:
       tls: a ``TLSConfig`` (or ``(cert_file, key_file)``) to serve TLS.
       max_message_bytes: the largest message accepted (and advertised to actors).
       max_queue: bound of the ingest queue in batches.
+      progress: returns the learner's training progress (sent with acks, handshakes and
+        pings, and awaited by ``WaitProgress``); call ``notify_progress`` when it moved.
+        Without it the learner reports "not training", which never makes an actor wait.
     """
 
     def __init__(
@@ -100,6 +114,7 @@ class LearnerServer:
         max_message_bytes: int = c.DEFAULT_MAX_MESSAGE_BYTES,
         max_queue: int = 64,
         max_workers: int = 64,
+        progress: ProgressCallback | None = None,
     ) -> None:
         if not c.is_loopback(address) and not token:
             raise ValueError(
@@ -124,6 +139,8 @@ class LearnerServer:
         self._params_version = 0
         self._params_chunks: list[bytes] = []
         self._subscribers = 0
+        self._progress = progress or _no_progress
+        self._progress_cond = threading.Condition()
 
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="learner-rpc"),
@@ -168,6 +185,11 @@ class LearnerServer:
             self._params_cond.notify_all()
         return len(chunks)
 
+    def notify_progress(self) -> None:
+        """Wakes ``WaitProgress`` calls; the learner calls it after update calls."""
+        with self._progress_cond:
+            self._progress_cond.notify_all()
+
     @property
     def params_version(self) -> int:
         return self._params_version
@@ -205,6 +227,7 @@ class LearnerServer:
         self._stopping.set()
         with self._params_cond:
             self._params_cond.notify_all()
+        self.notify_progress()
         self._server.stop(grace).wait()
         self._ingest.put((None, _STOP))
         self._ingest_thread.join(timeout=10)
@@ -231,6 +254,9 @@ class LearnerServer:
                     self._guard(self._report_episode)
                 ),
                 "Ping": grpc.unary_unary_rpc_method_handler(self._guard(self._ping)),
+                "WaitProgress": grpc.unary_unary_rpc_method_handler(
+                    self._guard(self._wait_progress)
+                ),
             },
         )
 
@@ -338,7 +364,7 @@ class LearnerServer:
         return pb.HandshakeReply(
             protocol_version=c.PROTOCOL_VERSION, acked_seq=acked,
             params_version=self._params_version, max_message_bytes=self.max_message_bytes,
-            server_id=self.server_id,
+            server_id=self.server_id, progress=self._progress().to_pb(),
         ).SerializeToString()
 
     def _report_episode(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
@@ -377,7 +403,27 @@ class LearnerServer:
         return pb.PingReply(
             protocol_version=c.PROTOCOL_VERSION, params_version=self._params_version,
             server_unix_s=time.time(), server_id=self.server_id,
+            progress=self._progress().to_pb(),
         ).SerializeToString()
+
+    def _wait_progress(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self._check_call(context, need_config=True)
+        self._check_size(raw, "WaitProgressRequest")
+        req = self._parse(pb.WaitProgressRequest, raw)
+        wait = req.max_wait_s
+        if not math.isfinite(wait) or wait < 0:
+            raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "invalid",
+                          f"max_wait_s must be a finite number >= 0, got {wait}")
+        deadline = time.monotonic() + min(wait, MAX_PROGRESS_WAIT_S)
+        with self._progress_cond:
+            while True:
+                progress = self._progress()
+                left = deadline - time.monotonic()
+                if (progress.updates >= req.min_updates or left <= 0
+                        or self._stopping.is_set() or not context.is_active()):
+                    break
+                self._progress_cond.wait(timeout=min(left, 0.5))
+        return progress.to_pb().SerializeToString()
 
     # ------------------------------------------------------------------ params push
 
@@ -514,7 +560,8 @@ class LearnerServer:
         if batch.last_seq <= last:
             with self._lock:
                 self._counters["duplicates"] += len(batch)
-            return pb.Ack(actor_id=actor, acked_seq=last).SerializeToString()
+            return pb.Ack(actor_id=actor, acked_seq=last,
+                          progress=self._progress().to_pb()).SerializeToString()
         if batch.first_seq > last + 1:
             # The learner resumed from a checkpoint older than what it had acked: the
             # transitions in between are gone on both sides. Accept and count, rather than
@@ -539,4 +586,5 @@ class LearnerServer:
             self._acked[actor] = batch.last_seq
             self._counters["received"] += len(batch)
             self._counters["batches"] += 1
-        return pb.Ack(actor_id=actor, acked_seq=batch.last_seq).SerializeToString()
+        return pb.Ack(actor_id=actor, acked_seq=batch.last_seq,
+                      progress=self._progress().to_pb()).SerializeToString()

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fsilri_jax/transport/silri.proto\x12\x0csilri_jax.v1\"W\n\x06Tensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x05\x64type\x18\x02 \x01(\x0e\x32\x13.silri_jax.v1.DType\x12\r\n\x05shape\x18\x03 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"M\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x05\x64type\x18\x02 \x01(\x0e\x32\x13.silri_jax.v1.DType\x12\r\n\x05shape\x18\x03 \x03(\x03\"b\n\x07\x45nvSpec\x12.\n\x0cobservations\x18\x01 \x03(\x0b\x32\x18.silri_jax.v1.TensorSpec\x12\x12\n\naction_dim\x18\x02 \x01(\r\x12\x13\n\x0bhas_gripper\x18\x03 \x01(\x08\"\xac\x04\n\x0fTransitionBatch\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x11\n\tfirst_seq\x18\x02 \x01(\x04\x12\x17\n\x0fnum_transitions\x18\x03 \x01(\r\x12*\n\x0cobservations\x18\x04 \x03(\x0b\x32\x14.silri_jax.v1.Tensor\x12/\n\x11next_observations\x18\x05 \x03(\x0b\x32\x14.silri_jax.v1.Tensor\x12%\n\x07\x61\x63tions\x18\x06 \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12-\n\x0fgripper_actions\x18\x07 \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12%\n\x07rewards\x18\x08 \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12(\n\nterminated\x18\t \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12\'\n\ttruncated\x18\n \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12-\n\x0fis_intervention\x18\x0b \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12)\n\x0b\x65pisode_ids\x18\x0c \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12#\n\x05steps\x18\r \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12/\n\x11next_is_following\x18\x0e \x01(\x0b\x32\x14.silri_jax.v1.Tensor\"*\n\x03\x41\x63k\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x11\n\tacked_seq\x18\x02 \x01(\x04\"H\n\x0bParamsPiece\x12$\n\x06tensor\x18\x01 \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12\x13\n\x0b\x62yte_offset\x18\x02 \x01(\x04\"\xa2\x01\n\x0cParamsUpdate\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x13\n\x0b\x63hunk_index\x18\x02 \x01(\r\x12\x12\n\nnum_chunks\x18\x03 \x01(\r\x12\x13\n\x0btotal_bytes\x18\x04 \x01(\x04\x12)\n\x06pieces\x18\x05 \x03(\x0b\x32\x19.silri_jax.v1.ParamsPiece\x12\x18\n\x10published_unix_s\x18\x06 \x01(\x01\"\x99\x02\n\x0c\x45pisodeStats\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x12\n\nepisode_id\x18\x02 \x01(\x04\x12\x16\n\x0e\x65pisode_return\x18\x03 \x01(\x01\x12\x0e\n\x06length\x18\x04 \x01(\r\x12\x0f\n\x07success\x18\x05 \x01(\x08\x12\x1a\n\x12intervention_steps\x18\x06 \x01(\r\x12\x12\n\nduration_s\x18\x07 \x01(\x01\x12\x16\n\x0eparams_version\x18\x08 \x01(\x04\x12\x34\n\x05\x65xtra\x18\t \x03(\x0b\x32%.silri_jax.v1.EpisodeStats.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"|\n\x10HandshakeRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x13\n\x0b\x63onfig_hash\x18\x02 \x01(\t\x12\'\n\x08\x65nv_spec\x18\x03 \x01(\x0b\x32\x15.silri_jax.v1.EnvSpec\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\"\x83\x01\n\x0eHandshakeReply\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x11\n\tacked_seq\x18\x02 \x01(\x04\x12\x16\n\x0eparams_version\x18\x03 \x01(\x04\x12\x19\n\x11max_message_bytes\x18\x04 \x01(\x04\x12\x11\n\tserver_id\x18\x05 \x01(\t\":\n\x10SubscribeRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x14\n\x0chave_version\x18\x02 \x01(\x04\"\x1f\n\x0bReportReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\"\x1f\n\x0bPingRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\"g\n\tPingReply\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x16\n\x0eparams_version\x18\x02 \x01(\x04\x12\x15\n\rserver_unix_s\x18\x03 \x01(\x01\x12\x11\n\tserver_id\x18\x04 \x01(\t*:\n\x08Protocol\x12\x18\n\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x14\n\x10PROTOCOL_VERSION\x10\x01*\x8a\x01\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\t\n\x05UINT8\x10\x01\x12\t\n\x05INT32\x10\x02\x12\t\n\x05INT64\x10\x03\x12\x0b\n\x07\x46LOAT32\x10\x04\x12\x0b\n\x07\x46LOAT64\x10\x05\x12\x08\n\x04\x42OOL\x10\x06\x12\x0b\n\x07\x46LOAT16\x10\x07\x12\x0c\n\x08\x42\x46LOAT16\x10\x08\x12\n\n\x06UINT64\x10\t2\xf4\x02\n\x07Learner\x12I\n\tHandshake\x12\x1e.silri_jax.v1.HandshakeRequest\x1a\x1c.silri_jax.v1.HandshakeReply\x12I\n\x11StreamTransitions\x12\x1d.silri_jax.v1.TransitionBatch\x1a\x11.silri_jax.v1.Ack(\x01\x30\x01\x12O\n\x0fSubscribeParams\x12\x1e.silri_jax.v1.SubscribeRequest\x1a\x1a.silri_jax.v1.ParamsUpdate0\x01\x12\x46\n\rReportEpisode\x12\x1a.silri_jax.v1.EpisodeStats\x1a\x19.silri_jax.v1.ReportReply\x12:\n\x04Ping\x12\x19.silri_jax.v1.PingRequest\x1a\x17.silri_jax.v1.PingReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fsilri_jax/transport/silri.proto\x12\x0csilri_jax.v1\"W\n\x06Tensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x05\x64type\x18\x02 \x01(\x0e\x32\x13.silri_jax.v1.DType\x12\r\n\x05shape\x18\x03 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"M\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\"\n\x05\x64type\x18\x02 \x01(\x0e\x32\x13.silri_jax.v1.DType\x12\r\n\x05shape\x18\x03 \x03(\x03\"b\n\x07\x45nvSpec\x12.\n\x0cobservations\x18\x01 \x03(\x0b\x32\x18.silri_jax.v1.TensorSpec\x12\x12\n\naction_dim\x18\x02 \x01(\r\x12\x13\n\x0bhas_gripper\x18\x03 \x01(\x08\"\xac\x04\n\x0fTransitionBatch\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x11\n\tfirst_seq\x18\x02 \x01(\x04\x12\x17\n\x0fnum_transitions\x18\x03 \x01(\r\x12*\n\x0cobservations\x18\x04 \x03(\x0b\x32\x14.silri_jax.v1.Tensor\x12/\n\x11next_observations\x18\x05 \x03(\x0b\x32\x14.silri_jax.v1.Tensor\x12%\n\x07\x61\x63tions\x18\x06 \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12-\n\x0fgripper_actions\x18\x07 \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12%\n\x07rewards\x18\x08 \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12(\n\nterminated\x18\t \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12\'\n\ttruncated\x18\n \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12-\n\x0fis_intervention\x18\x0b \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12)\n\x0b\x65pisode_ids\x18\x0c \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12#\n\x05steps\x18\r \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12/\n\x11next_is_following\x18\x0e \x01(\x0b\x32\x14.silri_jax.v1.Tensor\"[\n\x03\x41\x63k\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x11\n\tacked_seq\x18\x02 \x01(\x04\x12/\n\x08progress\x18\x03 \x01(\x0b\x32\x1d.silri_jax.v1.LearnerProgress\"[\n\x0fLearnerProgress\x12\x0f\n\x07updates\x18\x01 \x01(\x04\x12\x11\n\tenv_steps\x18\x02 \x01(\x04\x12\x10\n\x08training\x18\x03 \x01(\x08\x12\x12\n\ntrain_from\x18\x04 \x01(\x04\"P\n\x13WaitProgressRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x13\n\x0bmin_updates\x18\x02 \x01(\x04\x12\x12\n\nmax_wait_s\x18\x03 \x01(\x01\"H\n\x0bParamsPiece\x12$\n\x06tensor\x18\x01 \x01(\x0b\x32\x14.silri_jax.v1.Tensor\x12\x13\n\x0b\x62yte_offset\x18\x02 \x01(\x04\"\xa2\x01\n\x0cParamsUpdate\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x13\n\x0b\x63hunk_index\x18\x02 \x01(\r\x12\x12\n\nnum_chunks\x18\x03 \x01(\r\x12\x13\n\x0btotal_bytes\x18\x04 \x01(\x04\x12)\n\x06pieces\x18\x05 \x03(\x0b\x32\x19.silri_jax.v1.ParamsPiece\x12\x18\n\x10published_unix_s\x18\x06 \x01(\x01\"\x99\x02\n\x0c\x45pisodeStats\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x12\n\nepisode_id\x18\x02 \x01(\x04\x12\x16\n\x0e\x65pisode_return\x18\x03 \x01(\x01\x12\x0e\n\x06length\x18\x04 \x01(\r\x12\x0f\n\x07success\x18\x05 \x01(\x08\x12\x1a\n\x12intervention_steps\x18\x06 \x01(\r\x12\x12\n\nduration_s\x18\x07 \x01(\x01\x12\x16\n\x0eparams_version\x18\x08 \x01(\x04\x12\x34\n\x05\x65xtra\x18\t \x03(\x0b\x32%.silri_jax.v1.EpisodeStats.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"|\n\x10HandshakeRequest\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x13\n\x0b\x63onfig_hash\x18\x02 \x01(\t\x12\'\n\x08\x65nv_spec\x18\x03 \x01(\x0b\x32\x15.silri_jax.v1.EnvSpec\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\"\xb4\x01\n\x0eHandshakeReply\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x11\n\tacked_seq\x18\x02 \x01(\x04\x12\x16\n\x0eparams_version\x18\x03 \x01(\x04\x12\x19\n\x11max_message_bytes\x18\x04 \x01(\x04\x12\x11\n\tserver_id\x18\x05 \x01(\t\x12/\n\x08progress\x18\x06 \x01(\x0b\x32\x1d.silri_jax.v1.LearnerProgress\":\n\x10SubscribeRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\x12\x14\n\x0chave_version\x18\x02 \x01(\x04\"\x1f\n\x0bReportReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\"\x1f\n\x0bPingRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\t\"\x98\x01\n\tPingReply\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x16\n\x0eparams_version\x18\x02 \x01(\x04\x12\x15\n\rserver_unix_s\x18\x03 \x01(\x01\x12\x11\n\tserver_id\x18\x04 \x01(\t\x12/\n\x08progress\x18\x05 \x01(\x0b\x32\x1d.silri_jax.v1.LearnerProgress*:\n\x08Protocol\x12\x18\n\x14PROTOCOL_UNSPECIFIED\x10\x00\x12\x14\n\x10PROTOCOL_VERSION\x10\x01*\x8a\x01\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\t\n\x05UINT8\x10\x01\x12\t\n\x05INT32\x10\x02\x12\t\n\x05INT64\x10\x03\x12\x0b\n\x07\x46LOAT32\x10\x04\x12\x0b\n\x07\x46LOAT64\x10\x05\x12\x08\n\x04\x42OOL\x10\x06\x12\x0b\n\x07\x46LOAT16\x10\x07\x12\x0c\n\x08\x42\x46LOAT16\x10\x08\x12\n\n\x06UINT64\x10\t2\xc6\x03\n\x07Learner\x12I\n\tHandshake\x12\x1e.silri_jax.v1.HandshakeRequest\x1a\x1c.silri_jax.v1.HandshakeReply\x12I\n\x11StreamTransitions\x12\x1d.silri_jax.v1.TransitionBatch\x1a\x11.silri_jax.v1.Ack(\x01\x30\x01\x12O\n\x0fSubscribeParams\x12\x1e.silri_jax.v1.SubscribeRequest\x1a\x1a.silri_jax.v1.ParamsUpdate0\x01\x12\x46\n\rReportEpisode\x12\x1a.silri_jax.v1.EpisodeStats\x1a\x19.silri_jax.v1.ReportReply\x12:\n\x04Ping\x12\x19.silri_jax.v1.PingRequest\x1a\x17.silri_jax.v1.PingReply\x12P\n\x0cWaitProgress\x12!.silri_jax.v1.WaitProgressRequest\x1a\x1d.silri_jax.v1.LearnerProgressb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +33,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EPISODESTATS_EXTRAENTRY']._loaded_options = None
   _globals['_EPISODESTATS_EXTRAENTRY']._serialized_options = b'8\001'
-  _globals['_PROTOCOL']._serialized_start=1934
-  _globals['_PROTOCOL']._serialized_end=1992
-  _globals['_DTYPE']._serialized_start=1995
-  _globals['_DTYPE']._serialized_end=2133
+  _globals['_PROTOCOL']._serialized_start=2257
+  _globals['_PROTOCOL']._serialized_end=2315
+  _globals['_DTYPE']._serialized_start=2318
+  _globals['_DTYPE']._serialized_end=2456
   _globals['_TENSOR']._serialized_start=49
   _globals['_TENSOR']._serialized_end=136
   _globals['_TENSORSPEC']._serialized_start=138
@@ -46,27 +46,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRANSITIONBATCH']._serialized_start=318
   _globals['_TRANSITIONBATCH']._serialized_end=874
   _globals['_ACK']._serialized_start=876
-  _globals['_ACK']._serialized_end=918
-  _globals['_PARAMSPIECE']._serialized_start=920
-  _globals['_PARAMSPIECE']._serialized_end=992
-  _globals['_PARAMSUPDATE']._serialized_start=995
-  _globals['_PARAMSUPDATE']._serialized_end=1157
-  _globals['_EPISODESTATS']._serialized_start=1160
-  _globals['_EPISODESTATS']._serialized_end=1441
-  _globals['_EPISODESTATS_EXTRAENTRY']._serialized_start=1397
-  _globals['_EPISODESTATS_EXTRAENTRY']._serialized_end=1441
-  _globals['_HANDSHAKEREQUEST']._serialized_start=1443
-  _globals['_HANDSHAKEREQUEST']._serialized_end=1567
-  _globals['_HANDSHAKEREPLY']._serialized_start=1570
-  _globals['_HANDSHAKEREPLY']._serialized_end=1701
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=1703
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=1761
-  _globals['_REPORTREPLY']._serialized_start=1763
-  _globals['_REPORTREPLY']._serialized_end=1794
-  _globals['_PINGREQUEST']._serialized_start=1796
-  _globals['_PINGREQUEST']._serialized_end=1827
-  _globals['_PINGREPLY']._serialized_start=1829
-  _globals['_PINGREPLY']._serialized_end=1932
-  _globals['_LEARNER']._serialized_start=2136
-  _globals['_LEARNER']._serialized_end=2508
+  _globals['_ACK']._serialized_end=967
+  _globals['_LEARNERPROGRESS']._serialized_start=969
+  _globals['_LEARNERPROGRESS']._serialized_end=1060
+  _globals['_WAITPROGRESSREQUEST']._serialized_start=1062
+  _globals['_WAITPROGRESSREQUEST']._serialized_end=1142
+  _globals['_PARAMSPIECE']._serialized_start=1144
+  _globals['_PARAMSPIECE']._serialized_end=1216
+  _globals['_PARAMSUPDATE']._serialized_start=1219
+  _globals['_PARAMSUPDATE']._serialized_end=1381
+  _globals['_EPISODESTATS']._serialized_start=1384
+  _globals['_EPISODESTATS']._serialized_end=1665
+  _globals['_EPISODESTATS_EXTRAENTRY']._serialized_start=1621
+  _globals['_EPISODESTATS_EXTRAENTRY']._serialized_end=1665
+  _globals['_HANDSHAKEREQUEST']._serialized_start=1667
+  _globals['_HANDSHAKEREQUEST']._serialized_end=1791
+  _globals['_HANDSHAKEREPLY']._serialized_start=1794
+  _globals['_HANDSHAKEREPLY']._serialized_end=1974
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=1976
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=2034
+  _globals['_REPORTREPLY']._serialized_start=2036
+  _globals['_REPORTREPLY']._serialized_end=2067
+  _globals['_PINGREQUEST']._serialized_start=2069
+  _globals['_PINGREQUEST']._serialized_end=2100
+  _globals['_PINGREPLY']._serialized_start=2103
+  _globals['_PINGREPLY']._serialized_end=2255
+  _globals['_LEARNER']._serialized_start=2459
+  _globals['_LEARNER']._serialized_end=2913
 # @@protoc_insertion_point(module_scope)

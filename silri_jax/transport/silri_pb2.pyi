@@ -102,12 +102,36 @@ class TransitionBatch(_message.Message):
     def __init__(self, actor_id: _Optional[str] = ..., first_seq: _Optional[int] = ..., num_transitions: _Optional[int] = ..., observations: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., next_observations: _Optional[_Iterable[_Union[Tensor, _Mapping]]] = ..., actions: _Optional[_Union[Tensor, _Mapping]] = ..., gripper_actions: _Optional[_Union[Tensor, _Mapping]] = ..., rewards: _Optional[_Union[Tensor, _Mapping]] = ..., terminated: _Optional[_Union[Tensor, _Mapping]] = ..., truncated: _Optional[_Union[Tensor, _Mapping]] = ..., is_intervention: _Optional[_Union[Tensor, _Mapping]] = ..., episode_ids: _Optional[_Union[Tensor, _Mapping]] = ..., steps: _Optional[_Union[Tensor, _Mapping]] = ..., next_is_following: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
 
 class Ack(_message.Message):
-    __slots__ = ("actor_id", "acked_seq")
+    __slots__ = ("actor_id", "acked_seq", "progress")
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     ACKED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
     actor_id: str
     acked_seq: int
-    def __init__(self, actor_id: _Optional[str] = ..., acked_seq: _Optional[int] = ...) -> None: ...
+    progress: LearnerProgress
+    def __init__(self, actor_id: _Optional[str] = ..., acked_seq: _Optional[int] = ..., progress: _Optional[_Union[LearnerProgress, _Mapping]] = ...) -> None: ...
+
+class LearnerProgress(_message.Message):
+    __slots__ = ("updates", "env_steps", "training", "train_from")
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
+    ENV_STEPS_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_FROM_FIELD_NUMBER: _ClassVar[int]
+    updates: int
+    env_steps: int
+    training: bool
+    train_from: int
+    def __init__(self, updates: _Optional[int] = ..., env_steps: _Optional[int] = ..., training: _Optional[bool] = ..., train_from: _Optional[int] = ...) -> None: ...
+
+class WaitProgressRequest(_message.Message):
+    __slots__ = ("actor_id", "min_updates", "max_wait_s")
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_UPDATES_FIELD_NUMBER: _ClassVar[int]
+    MAX_WAIT_S_FIELD_NUMBER: _ClassVar[int]
+    actor_id: str
+    min_updates: int
+    max_wait_s: float
+    def __init__(self, actor_id: _Optional[str] = ..., min_updates: _Optional[int] = ..., max_wait_s: _Optional[float] = ...) -> None: ...
 
 class ParamsPiece(_message.Message):
     __slots__ = ("tensor", "byte_offset")
@@ -175,18 +199,20 @@ class HandshakeRequest(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., config_hash: _Optional[str] = ..., env_spec: _Optional[_Union[EnvSpec, _Mapping]] = ..., actor_id: _Optional[str] = ...) -> None: ...
 
 class HandshakeReply(_message.Message):
-    __slots__ = ("protocol_version", "acked_seq", "params_version", "max_message_bytes", "server_id")
+    __slots__ = ("protocol_version", "acked_seq", "params_version", "max_message_bytes", "server_id", "progress")
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACKED_SEQ_FIELD_NUMBER: _ClassVar[int]
     PARAMS_VERSION_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
     protocol_version: int
     acked_seq: int
     params_version: int
     max_message_bytes: int
     server_id: str
-    def __init__(self, protocol_version: _Optional[int] = ..., acked_seq: _Optional[int] = ..., params_version: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., server_id: _Optional[str] = ...) -> None: ...
+    progress: LearnerProgress
+    def __init__(self, protocol_version: _Optional[int] = ..., acked_seq: _Optional[int] = ..., params_version: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., server_id: _Optional[str] = ..., progress: _Optional[_Union[LearnerProgress, _Mapping]] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
     __slots__ = ("actor_id", "have_version")
@@ -209,13 +235,15 @@ class PingRequest(_message.Message):
     def __init__(self, actor_id: _Optional[str] = ...) -> None: ...
 
 class PingReply(_message.Message):
-    __slots__ = ("protocol_version", "params_version", "server_unix_s", "server_id")
+    __slots__ = ("protocol_version", "params_version", "server_unix_s", "server_id", "progress")
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     PARAMS_VERSION_FIELD_NUMBER: _ClassVar[int]
     SERVER_UNIX_S_FIELD_NUMBER: _ClassVar[int]
     SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
     protocol_version: int
     params_version: int
     server_unix_s: float
     server_id: str
-    def __init__(self, protocol_version: _Optional[int] = ..., params_version: _Optional[int] = ..., server_unix_s: _Optional[float] = ..., server_id: _Optional[str] = ...) -> None: ...
+    progress: LearnerProgress
+    def __init__(self, protocol_version: _Optional[int] = ..., params_version: _Optional[int] = ..., server_unix_s: _Optional[float] = ..., server_id: _Optional[str] = ..., progress: _Optional[_Union[LearnerProgress, _Mapping]] = ...) -> None: ...

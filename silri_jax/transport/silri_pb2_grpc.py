@@ -59,6 +59,11 @@ class LearnerStub:
                 request_serializer=silri__jax_dot_transport_dot_silri__pb2.PingRequest.SerializeToString,
                 response_deserializer=silri__jax_dot_transport_dot_silri__pb2.PingReply.FromString,
                 _registered_method=True)
+        self.WaitProgress = channel.unary_unary(
+                '/silri_jax.v1.Learner/WaitProgress',
+                request_serializer=silri__jax_dot_transport_dot_silri__pb2.WaitProgressRequest.SerializeToString,
+                response_deserializer=silri__jax_dot_transport_dot_silri__pb2.LearnerProgress.FromString,
+                _registered_method=True)
 
 
 class LearnerServicer:
@@ -98,6 +103,13 @@ class LearnerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WaitProgress(self, request, context):
+        """Long poll for the learner's progress (actors pacing themselves wait on it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LearnerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -125,6 +137,11 @@ def add_LearnerServicer_to_server(servicer, server):
                     servicer.Ping,
                     request_deserializer=silri__jax_dot_transport_dot_silri__pb2.PingRequest.FromString,
                     response_serializer=silri__jax_dot_transport_dot_silri__pb2.PingReply.SerializeToString,
+            ),
+            'WaitProgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitProgress,
+                    request_deserializer=silri__jax_dot_transport_dot_silri__pb2.WaitProgressRequest.FromString,
+                    response_serializer=silri__jax_dot_transport_dot_silri__pb2.LearnerProgress.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -262,6 +279,33 @@ class Learner:
             '/silri_jax.v1.Learner/Ping',
             silri__jax_dot_transport_dot_silri__pb2.PingRequest.SerializeToString,
             silri__jax_dot_transport_dot_silri__pb2.PingReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/silri_jax.v1.Learner/WaitProgress',
+            silri__jax_dot_transport_dot_silri__pb2.WaitProgressRequest.SerializeToString,
+            silri__jax_dot_transport_dot_silri__pb2.LearnerProgress.FromString,
             options,
             channel_credentials,
             insecure,
