@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Quickstart: install the package (which builds the C++ bridge), then train SiLRI on the
-# simulated pick_cube task from state observations with a simulated human operator.
+# Quickstart: install the package (which builds the C++ bridge), then run the main job:
+# a learner and an actor as separate processes talking gRPC on loopback, training SiLRI on
+# the simulated pick_cube task from state observations, with the simulated operator
+# intervening and 20 expert demonstrations (configs/train.py:silri_pick_cube_state).
 #
 #   bash launchers/quickstart.sh [extra --config.<field>=<value> flags]
 #
-# Runs in about 10-15 minutes on a 2-core CPU and ends with one JSON line:
+# The actor keeps the replay ratio of 1 update call per env step (runtime.updates_per_env_step),
+# so the result does not depend on how fast the machine simulates. The learner's status
+# line is shown while it trains. Runs in about 10-15 minutes on a 2-core CPU and ends with
+# one JSON line (the saved policy's deterministic evaluation, no operator):
 #   {"event": "final_eval", "success_rate": ..., "mean_episode_length": ...,
-#    "intervention_rate": ...}
-# TensorBoard logs go to runs/quickstart (tensorboard --logdir runs), the final policy to
-# runs/quickstart/policy.npz (silri_jax.sync_train.load_policy reads it).
+#    "intervention_rate": ..., ...}
+# Everything goes to runs/quickstart/<date-time>/ (RUN_DIR overrides): TensorBoard logs in
+# tb/ (tensorboard --logdir runs/quickstart), the final policy in policy.npz
+# (silri_jax.sync_train.load_policy reads it; python -m silri_jax.actor --eval --policy=...
+# replays it), Orbax checkpoints in checkpoints/, the processes' logs in logs/.
 # Set SKIP_INSTALL=1 to reuse an existing installation.
 set -euo pipefail
 
@@ -35,10 +42,12 @@ if [[ "${SKIP_INSTALL:-0}" != "1" ]]; then
   "$PYTHON" -m pip install -q -e .
 fi
 
-RUN_DIR="runs/quickstart"
+RUN_DIR="${RUN_DIR:-runs/quickstart/$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$RUN_DIR"
-exec "$PYTHON" -m silri_jax.sync_train \
-  --config=configs/sync_train.py \
-  --config.log_dir="$RUN_DIR" \
-  --config.save_policy_path="$RUN_DIR/policy.npz" \
+echo "run directory: $RUN_DIR"
+exec "$PYTHON" -m silri_jax.launch \
+  --config=configs/train.py:silri_pick_cube_state \
+  --num_actors=1 \
+  --config.runtime.env_steps=12000 \
+  --config.runtime.run_dir="$RUN_DIR" \
   "$@"

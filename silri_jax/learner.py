@@ -18,7 +18,10 @@ continuously in its own thread while the actors stream. Threads and why:
 Pacing: the update count, the ingested transitions and where training started travel to
 the actors with every ack (``progress``); actors that keep a replay ratio
 (``runtime.updates_per_env_step``, ``silri_jax.runtime.pacing``) wait on them. The update
-thread wakes their long polls after every update call.
+thread wakes their long polls after every update call. The learner keeps the same ratio
+from its side: it does not run more than ``pacing_slack_steps`` worth of update calls ahead
+of the data (when the actors pause, or after they finished), so the ratio of a run is the
+config's, as in ``sync_train``, not whatever the machine's speed allows.
 
 Exactly once across a kill: a batch is in the write-ahead log before it is acked;
 a checkpoint holds the replay buffers with the per-actor acked sequence numbers taken
@@ -99,6 +102,7 @@ class Learner:
         self._update_error: BaseException | None = None
         self._host_params: tuple[int, Any] | None = None  # (update count, host copy)
         self._want_params = threading.Event()
+        self._ingested = threading.Event()  # new transitions: a paced update thread wakes
         self._last_metrics: dict[str, float] = {}
         self._last_beta: dict[str, float] = {}
         self.params_version = 0
@@ -225,6 +229,7 @@ class Learner:
             self.counts["env_steps"] += len(batch)
             self.counts["interventions"] += k
             self._new_interventions += k
+        self._ingested.set()
 
     def on_episode(self, stats: dict[str, Any]) -> None:
         with self._data_lock:
@@ -258,6 +263,9 @@ class Learner:
                 continue
             if not self.counts["training"]:
                 self._start_training()
+            if self._ahead_of_data():
+                self._ingested.wait(0.1)
+                continue
             if min_dt:
                 wait = last_t + min_dt - time.monotonic()
                 if wait > 0:
@@ -278,6 +286,17 @@ class Learner:
             self.counts["training"] = 1
         self.server.notify_progress()
         self.logger.status(f"training from env step {self.counts['train_from']}", final=True)
+
+    def _ahead_of_data(self) -> bool:
+        """True when one more update call would exceed the replay ratio plus its slack."""
+        r = self.config.runtime
+        ratio = float(r.updates_per_env_step)
+        if ratio <= 0:
+            return False
+        self._ingested.clear()  # cleared before the check: an insert after it wakes us
+        c = self.counts
+        room = ratio * (c["env_steps"] - c["train_from"] + int(r.pacing_slack_steps))
+        return c["updates"] + 1 > room
 
     def progress(self) -> Progress:
         """The figures acks carry to the actors (read without the lock: each is an int)."""

@@ -1,5 +1,6 @@
 """``python -m silri_jax.launch``: one learner and two actors as processes; a step budget
-ends with the evaluation line; Ctrl-C (SIGINT) stops everything cleanly, no orphans."""
+with pacing ends with the saved policy's evaluation as the last line; Ctrl-C (SIGINT) stops
+everything cleanly, no orphans."""
 
 from __future__ import annotations
 
@@ -35,11 +36,26 @@ def _alive(pid: int) -> bool:
 
 
 def test_budget_run_ends_with_an_evaluation_line(tmp_path, demos):
-    p = _launch(tmp_path, demos, "--config.runtime.env_steps=400")
-    out, _ = p.communicate(timeout=180)
+    """The quickstart's path: paced actors (1 update call per env step), then the saved
+    policy is evaluated and the last line is the evaluation JSON."""
+    steps, start, slack = 600, 100, 16
+    p = _launch(tmp_path, demos, f"--config.runtime.env_steps={steps}",
+                "--config.runtime.updates_per_env_step=1",
+                f"--config.runtime.pacing_slack_steps={slack}",
+                f"--config.runtime.start_training_after={start}")
+    out, _ = p.communicate(timeout=240)
     ev = _events(out)
     assert p.returncode == 0, out[-3000:]
-    assert "eval" in ev and 0.0 <= ev["eval"]["success_rate"] <= 1.0, out[-3000:]
+    last = json.loads(out.strip().splitlines()[-1])
+    assert last["event"] == "final_eval", out[-3000:]
+    assert 0.0 <= last["success_rate"] <= 1.0 and last["mean_episode_length"] > 0, last
+    assert 0.0 <= last["intervention_rate"] <= 1.0, last
+    assert last["env_steps"] == steps, last
+    # Pacing held the ratio: the actors could not end before the learner had done about
+    # one update call per step taken after training started (minus the slack).
+    assert last["updates"] >= steps - start - 2 * slack - 64, last
+    assert (tmp_path / "run" / "policy.npz").exists()
+    assert "learner: " in out and "ratio" in out  # the learner's status is relayed
     assert ev["shutdown"]["learner_exit"] == 0 and ev["shutdown"]["actor_exits"] == [0, 0]
     assert not any(_alive(pid) for pid in [ev["launched"]["learner"],
                                             *ev["launched"]["actors"]])
