@@ -86,10 +86,8 @@ class Pacer:
         """Update calls the learner needs before ``total`` env steps are allowed."""
         return max(0, math.ceil(self.ratio * (total - progress.train_from - self.slack)))
 
-    def may_step(self, progress: Progress | None, produced: int) -> bool:
+    def may_step(self, progress: Progress, produced: int) -> bool:
         """True when one more step fits (``produced``: this actor's unacked steps)."""
-        if progress is None:
-            return True
         bound = self.allowed_total(progress)
         return bound is None or progress.env_steps + produced + 1 <= bound
 
@@ -103,13 +101,15 @@ class Pacer:
             got = client.progress()
             progress = got[0] if got is not None else None
             unacked = int(client.stats()["outbox"])
-            if self.may_step(progress, unacked):
+            if progress is not None and self.may_step(progress, unacked):
                 break
-            assert progress is not None
-            waited = True
-            total = progress.env_steps + unacked + 1 + self.slack // 2
             try:
-                client.wait_progress(self.updates_for(progress, total), POLL_S)
+                if progress is None:  # not heard from the learner yet: ask, do not guess
+                    client.wait_progress(0, 0.0)
+                else:
+                    waited = True
+                    total = progress.env_steps + unacked + 1 + self.slack // 2
+                    client.wait_progress(self.updates_for(progress, total), POLL_S)
                 last_ok = time.monotonic()
             except grpc.RpcError as e:
                 gone = time.monotonic() - last_ok
