@@ -407,8 +407,8 @@ class ActorClient:
                 if self._server_id and reply.server_id != self._server_id:
                     log.info("learner restarted (acked seq %d there)", reply.acked_seq)
                 self._server_id = reply.server_id
-                if reply.HasField("progress"):
-                    self._note_progress(reply.progress)
+                # An older learner sends no progress: the default reads "not training".
+                self._note_progress(reply.progress)
                 per_t = codec.transition_bytes(self.spec)
                 limit = min(self._max_message_bytes, int(reply.max_message_bytes))
                 room = max(1, (limit - c.CHUNK_HEADROOM_BYTES) // max(per_t, 1))
@@ -429,8 +429,7 @@ class ActorClient:
                     ack = pb.Ack.FromString(raw)
                     # Progress first: between the two a pacing actor over-counts its steps
                     # (waits a moment longer), never under-counts them (runs ahead).
-                    if ack.HasField("progress"):
-                        self._note_progress(ack.progress)
+                    self._note_progress(ack.progress)
                     with self._cv:
                         self._apply_ack(int(ack.acked_seq))
                     attempt = 0

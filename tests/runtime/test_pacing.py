@@ -135,6 +135,22 @@ def test_a_learner_that_is_not_training_yet_never_blocks():
         fake.server.stop(grace=0.2)
 
 
+def test_a_learner_without_progress_reports_never_blocks():
+    """An older learner (no progress fields, no WaitProgress) reads as not training."""
+    recorder = Recorder()
+    server = LearnerServer(SPEC, CONFIG_HASH, recorder)
+    try:
+        with _client(server.address) as client:
+            actor = PacedActor(client, Pacer(1.0, 4), steps=50)
+            actor.start()
+            actor.join(30)
+            assert actor.sent == 50 and actor.error is None and actor.pacer.waits == 0
+            assert client.flush(10)
+        assert recorder.count() == 50
+    finally:
+        server.stop(grace=0.2)
+
+
 def test_training_counts_from_where_it_started():
     pacer = Pacer(1.0, 10)
     p = Progress(updates=5, env_steps=200, training=True, train_from=200)
