@@ -1,7 +1,9 @@
 """Faults with real processes: a learner SIGKILLed (during a checkpoint save when one can
 be caught) and resumed, and an actor SIGKILLed then restarted.
 
-Checked: the newest committed checkpoint loads after the kill; the resumed learner
+The actors are paced (``runtime.updates_per_env_step``), so the survivor also waits on a
+learner that is gone and then resumed. Checked: the newest committed checkpoint loads
+after the kill; the resumed learner
 continues from the checkpointed update count; the surviving actor never stops and every
 transition it produced is in the final replay exactly once (the write-ahead log covers
 what was acked after the last checkpoint, sequence numbers what was not acked); the
@@ -32,7 +34,10 @@ def run(tmp_path_factory: pytest.TempPathFactory, demos: str):
     tmp = tmp_path_factory.mktemp("faults")
     r = Run(tmp, demos, **{"runtime.env_steps": 2 * PER_ACTOR, "runtime.num_actors": 2,
                            "runtime.start_training_after": 0, "runtime.control_hz": 150,
-                           "runtime.checkpoint_every_updates": 40})
+                           "runtime.checkpoint_every_updates": 40,
+                           # paced (the survivor waits through the learner's kill and resume),
+                           # at a low ratio: a checkpoint every 40 updates makes updates slow
+                           "runtime.updates_per_env_step": 0.25})
     facts: dict = {}
     try:
         learner = r.learner()
