@@ -11,11 +11,12 @@ summary per algorithm and a PNG plot.
         --seed 0 --env_steps 12000 --eval_every 1000
     python benchmarks/sample_efficiency.py --report --results_dir results/sample_efficiency
 
-The evaluation history is read from what ``train`` logs (the ``eval`` and ``perf``
-TensorBoard scalars, captured in memory by a recording logger), so the training loop needs
-no benchmark-specific hook. The evaluation at env step 0 (after pre-training, only for
-agents that pre-train) is kept in the curve but not used for the steps-to-90% figures:
-those measure online sample efficiency, and an agent without pre-training has no step 0.
+The evaluation and intervention curves are the ``eval_history`` and
+``intervention_history`` that ``train`` returns (the same figures it logs to TensorBoard),
+so the training loop needs no benchmark-specific hook. The evaluation at env step 0 (after
+pre-training, only for agents that pre-train) is kept in the curve but not used for the
+steps-to-90% figures: those measure online sample efficiency, and an agent without
+pre-training has no step 0.
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
-from unittest import mock
+from typing import Any
 
 import ml_collections
 
@@ -48,30 +48,6 @@ DEFAULT_RESULTS_DIR = "results/sample_efficiency"
 
 
 # ---------------------------------------------------------------------------- one run
-class RecordingLogger(sync_train.Logger):
-    """``sync_train.Logger`` that also keeps the evaluation and intervention history.
-
-    ``train`` logs every evaluation as ``eval/*`` scalars and every ``log_every`` window's
-    intervention rate as ``perf/intervention_rate``, each with its env step; keeping them
-    here is all the benchmark needs from the loop."""
-
-    instances: ClassVar[list[RecordingLogger]] = []
-
-    def __init__(self, log_dir: str, quiet: bool = False) -> None:
-        super().__init__(log_dir, quiet)
-        self.evals: list[dict[str, float]] = []
-        self.interventions: list[dict[str, float]] = []
-        RecordingLogger.instances.append(self)
-
-    def scalars(self, prefix: str, values: Mapping[str, Any], step: int) -> None:
-        super().scalars(prefix, values, step)
-        if prefix == "eval":
-            self.evals.append({"env_step": int(step), **{k: float(v) for k, v in values.items()}})
-        elif prefix == "perf" and "intervention_rate" in values:
-            self.interventions.append({"env_step": int(step),
-                                       "intervention_rate": float(values["intervention_rate"])})
-
-
 def build_config(task: str, algo: str, operator: str, seed: int, env_steps: int,
                  eval_every: int, eval_episodes: int, obs_mode: str = "state",
                  overrides: Mapping[str, Any] | None = None) -> ml_collections.ConfigDict:
@@ -133,12 +109,9 @@ def run_one(config: ml_collections.ConfigDict, results_dir: str | os.PathLike[st
     with tempfile.TemporaryDirectory(prefix="sample_eff_tb_") as tb:
         config = ml_collections.ConfigDict(config.to_dict())
         config.log_dir = tb
-        RecordingLogger.instances.clear()
         t0 = time.time()
-        with mock.patch.object(sync_train, "Logger", RecordingLogger):
-            results = sync_train.train(config, quiet=quiet)
+        results = sync_train.train(config, quiet=quiet)
         wall_s = time.time() - t0
-        (logger,) = RecordingLogger.instances
     config.log_dir = ""
     if hasattr(os, "getloadavg"):
         machine["loadavg_end"] = list(os.getloadavg())
@@ -148,9 +121,10 @@ def run_one(config: ml_collections.ConfigDict, results_dir: str | os.PathLike[st
         "operator": config.operator_profile, "seed": int(config.seed),
         "env_steps": int(config.env_steps), "eval_every": int(config.eval_every),
         "eval_episodes": int(config.eval_episodes),
-        "eval_curve": logger.evals,
-        "intervention_curve": logger.interventions,
-        "final": {k: v for k, v in results.items() if k not in ("log_dir", "policy_path")},
+        "eval_curve": results["eval_history"],
+        "intervention_curve": results["intervention_history"],
+        "final": {k: v for k, v in results.items()
+                  if k not in ("log_dir", "policy_path", "eval_history", "intervention_history")},
         "wall_s": wall_s, "machine": machine,
         "config": json.loads(config.to_json()),
     }

@@ -278,6 +278,10 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
     d_r = ReplayBuffer(spec, int(config.replay_capacity))
     d_i = ReplayBuffer(spec, int(config.replay_capacity))
     results: dict[str, Any] = {"task": config.task, "algo": config.algo, "seed": seed}
+    # every evaluation (env step 0 after pre-training, every eval_every, the final one) and
+    # the intervention rate of every log_every window: the curves a benchmark plots
+    eval_history: list[dict[str, float]] = []
+    intervention_history: list[dict[str, float]] = []
 
     # 1. demonstrations into D_I, then pre-training.
     num_demo_transitions = 0
@@ -307,6 +311,7 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
                        int(config.eval_episodes), EVAL_SEED_OFFSET)
         log.scalars("eval", dataclasses.asdict(pre), 0)
         results["pretrain_eval"] = dataclasses.asdict(pre)
+        eval_history.append({"env_step": 0, **dataclasses.asdict(pre)})
         log.status(f"after pre-training: success {pre.success_rate:.2f} "
                    f"length {pre.mean_episode_length:.1f}", final=True)
 
@@ -384,6 +389,7 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
             last_eval = evaluate(eval_env, agent, actor_params, int(config.eval_episodes),
                                  EVAL_SEED_OFFSET)
             log.scalars("eval", dataclasses.asdict(last_eval), step)
+            eval_history.append({"env_step": step, **dataclasses.asdict(last_eval)})
 
         if step % config.log_every == 0 or step == config.env_steps:
             now = time.time()
@@ -395,6 +401,8 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
                     "beta_steps": counts["beta_steps"]}
             log.scalars("train", last_metrics, step)
             log.scalars("perf", perf, step)
+            intervention_history.append(
+                {"env_step": step, "intervention_rate": perf["intervention_rate"]})
             tail = recent[-10:]
             succ = np.mean([r["success"] for r in tail]) if tail else float("nan")
             ev = (f" eval {last_eval.success_rate:.2f}" if last_eval is not None else "")
@@ -412,6 +420,7 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
     final = evaluate(eval_env, agent, actor_params, int(config.final_eval_episodes),
                      EVAL_SEED_OFFSET)
     log.scalars("eval", dataclasses.asdict(final), int(config.env_steps))
+    eval_history.append({"env_step": int(config.env_steps), **dataclasses.asdict(final)})
     online_steps = int(config.env_steps)
     results.update(
         success_rate=final.success_rate,
@@ -427,6 +436,8 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
         d_r_size=len(d_r),
         d_i_size=len(d_i),
         d_i_interventions=len(d_i) - num_demo_transitions,
+        eval_history=eval_history,
+        intervention_history=intervention_history,
     )
     if config.save_policy_path:
         results["policy_path"] = str(save_policy(config.save_policy_path,

@@ -125,6 +125,20 @@ def test_tensorboard_holds_named_scalars(run) -> None:
     assert all(0.0 <= v <= 1.0 for v in scalars["perf/intervention_rate"])
 
 
+def test_returned_histories_match_the_logged_curves(run) -> None:
+    _, results, tmp, *_ = run
+    scalars = read_scalars_tbx(tmp / "tb")
+    evals = results["eval_history"]
+    # env step 0 (after pre-training), every eval_every before the end, the final one
+    assert [e["env_step"] for e in evals] == [0, 100, 200]
+    assert [e["success_rate"] for e in evals] == pytest.approx(scalars["eval/success_rate"])
+    assert evals[-1]["success_rate"] == results["success_rate"]
+    interv = results["intervention_history"]
+    assert [e["env_step"] for e in interv] == [50, 100, 150, 200]
+    assert [e["intervention_rate"] for e in interv] == pytest.approx(
+        scalars["perf/intervention_rate"])
+
+
 def test_saved_policy_reloads_and_acts_like_the_trained_one(run) -> None:
     config, results, *_ = run
     params, spec, agent = sync_train.load_policy(results["policy_path"])
