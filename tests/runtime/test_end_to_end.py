@@ -2,9 +2,10 @@
 
 The run: the learner loads 20 expert demos, pre-trains, and updates continuously; two
 actors (reach task, the heading-correcting operator, 200 Hz control) stream 1500 steps
-each. Checked afterwards: the task is learned, parameters reached the actors in the middle
-of episodes, every transition and its intervention flag is in the checkpointed replay
-exactly once, and the TensorBoard event files hold the named scalars.
+each, keeping the default replay ratio (1 update call per env step). Checked afterwards:
+the task is learned, the run's ratio is the configured one, parameters reached the actors
+in the middle of episodes, every transition and its intervention flag is in the
+checkpointed replay exactly once, and the TensorBoard event files hold the named scalars.
 """
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ def test_small_task_is_learned(run):
     assert done["updates"] > 100, done
 
 
+def test_the_replay_ratio_is_the_configured_one(run):
+    """Actors paced at 1 update call per env step (the tiny config's default) and a learner
+    that does not run ahead either: the run's ratio is 1 within the slack (64 steps of
+    3000), whatever the relative speed of the processes."""
+    r, *_ = run
+    done = r.json_lines("learner.log", "learner_done")[-1]
+    assert 0.9 <= done["replay_ratio"] <= 1.1, done
+    waited = [r.json_lines(f"actor-{i}.log", "actor_done")[-1]["pacing_wait_s"]
+              for i in range(2)]
+    assert all(w >= 0 for w in waited), waited
+
+
 def test_params_reach_actors_mid_episode(run):
     r, *_ = run
     for i in range(2):
@@ -96,7 +109,8 @@ def test_tensorboard_holds_the_named_scalars(run):
         "train/lambda_mean", "train/lambda_max", "episode/success_rate", "episode/return",
         "episode/length", "episode/intervention_rate", "episode/param_age_s",
         "perf/updates_per_s", "perf/env_steps_per_s", "perf/intervention_rate",
-        "perf/ingest_queue_depth",
+        "perf/ingest_queue_depth", "perf/updates_per_env_step", "perf/replay_ratio",
+        "episode/pacing_wait_s",
     }
     assert need <= tags, sorted(need - tags)
     assert {"beta/beta_sigma", "pretrain/beta_sigma"} & tags, sorted(tags)
