@@ -63,3 +63,42 @@ def test_learner_refuses_a_bad_value_naming_the_field(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "config.runtime.replay_capacity must be positive" in out.stderr, out.stderr[-2000:]
+
+
+def test_pick_cube_defaults_match_the_synchronous_loop():
+    """The main job learns like ``sync_train``: same agent sizes, demos, operator, ratio."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_cfg", ROOT / "configs" / "sync_train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    s = mod.get_config()
+    _, c = _load("silri_pick_cube_state")
+    pairs = {
+        "hidden_dims": (tuple(c.agent.hidden_dims), tuple(s.hidden_dims)),
+        "batch_size": (c.agent.batch_size, s.batch_size),
+        "utd": (c.agent.utd, s.utd),
+        "pretrain_steps": (c.agent.pretrain_steps, s.pretrain_steps),
+        "operator_profile": (c.task.operator_profile, s.operator_profile),
+        "demo_profile": (c.demos.profile, s.demo_profile),
+        "num_demos": (c.demos.num, s.num_demos),
+        "intervention": (c.task.intervention, s.intervention),
+        "start_training_after": (c.runtime.start_training_after, s.start_training_after),
+        "updates_per_env_step": (c.runtime.updates_per_env_step, s.updates_per_env_step),
+    }
+    differ = {k: v for k, v in pairs.items() if v[0] != v[1]}
+    assert not differ, differ
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("updates_per_env_step", "-1", "updates_per_env_step must be a finite number >= 0"),
+    ("pacing_slack_steps", "0", "pacing_slack_steps must be >= 1"),
+    ("pacing_timeout_s", "0", "pacing_timeout_s must be positive"),
+])
+def test_bad_pacing_values_are_refused_naming_the_field(field, value, message):
+    from silri_jax.runtime import setup
+
+    _, c = _load("silri_pick_cube_state")
+    c.runtime[field] = type(c.runtime[field])(value)
+    with pytest.raises(ValueError, match=f"config.runtime.{message}"):
+        setup.validate(c)
