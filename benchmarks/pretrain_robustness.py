@@ -70,7 +70,7 @@ def rollout(env: Any, agent: Any, state: Any, actor_params: Any, use_beta: bool,
             "distance_p90": float(np.percentile(dists, 90))}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", choices=["pick_cube", "insert_peg", "open_drawer"],
                    default="pick_cube")
@@ -80,7 +80,7 @@ def main() -> None:
     p.add_argument("--demo_seed", type=int, default=sync_train.DEMO_SEED_OFFSET)
     p.add_argument("--pretrain_steps", type=int, default=1000)
     p.add_argument("--eval_episodes", type=int, default=10)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.inits <= 0 or args.pretrain_steps <= 0 or args.eval_episodes <= 0:
         p.error("--inits, --pretrain_steps and --eval_episodes must be positive")
 
@@ -116,7 +116,7 @@ def main() -> None:
         })
     actor_ok = [r["actor"]["success_rate"] for r in runs]
     beta_ok = [r["beta_mean"]["success_rate"] for r in runs]
-    print(json.dumps({
+    result = {
         "benchmark": "pretrain_robustness", "task": args.task, "algo": "silri",
         "demos": args.demos, "demo_profile": args.demo_profile,
         "demo_transitions": transitions, "pretrain_steps": args.pretrain_steps,
@@ -124,7 +124,9 @@ def main() -> None:
         "actor_success_mean": float(np.mean(actor_ok)),
         "beta_mean_success_mean": float(np.mean(beta_ok)),
         "runs": runs, "wall_s": round(time.time() - t0, 1),
-    }))
+    }
+    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":
