@@ -8,7 +8,7 @@
 #
 # The actor keeps the replay ratio of 1 update call per env step (runtime.updates_per_env_step),
 # so the result does not depend on how fast the machine simulates. The learner's status
-# line is shown while it trains. Runs in about 10-15 minutes on a 2-core CPU and ends with
+# line is shown while it trains. Runs in about 5 minutes on a busy 2-core CPU and ends with
 # one JSON line (the saved policy's deterministic evaluation, no operator):
 #   {"event": "final_eval", "success_rate": ..., "mean_episode_length": ...,
 #    "intervention_rate": ..., ...}

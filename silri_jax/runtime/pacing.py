@@ -1,7 +1,7 @@
 """Update-to-data pacing: keeps simulated actors from running ahead of learning.
 
 A simulated actor steps far faster than the learner updates (about 150 env steps/s
-against about 35 update calls/s on a 2-core CPU), so without a bound the step budget is
+against 30 to 100 update calls/s on a 2-core CPU), so without a bound the step budget is
 spent before the policy has trained: the replay ratio (update calls per env step) of the
 run would be set by the machine's speed instead of by the config. ``sync_train`` fixes
 the ratio by construction (``updates_per_env_step`` update calls after each step); this
