@@ -51,7 +51,7 @@ DEFAULT_RESULTS_DIR = "results/sample_efficiency"
 def build_config(task: str, algo: str, operator: str, seed: int, env_steps: int,
                  eval_every: int, eval_episodes: int, obs_mode: str = "state",
                  overrides: Mapping[str, Any] | None = None) -> ml_collections.ConfigDict:
-    """The quickstart config (``configs/sync_train.py``) with this run's settings.
+    """The synchronous loop's config (``configs/sync_train.py``) with this run's settings.
 
     The final evaluation uses ``eval_episodes`` too, so every point of the curve has the
     same resolution. ``overrides`` (field -> value) are applied last; unknown fields are

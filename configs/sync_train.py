@@ -1,9 +1,10 @@
 """Config of the synchronous, single-process training loop (``python -m silri_jax.sync_train``).
 
 Load it with ``--config=configs/sync_train.py`` (the default) and override any field on the
-command line, e.g. ``--config.algo=sac --config.env_steps=20000``. The defaults are the
-quickstart job: SiLRI on ``pick_cube`` with state observations and the simulated operator,
-sized to finish in about 10-15 minutes on a 2-core CPU.
+command line, e.g. ``--config.algo=sac --config.env_steps=20000``. The defaults mirror
+the main job of ``configs/train.py:silri_pick_cube_state`` (SiLRI on ``pick_cube`` with state
+observations and the simulated operator, one update call per env step) in one process; the
+sample-efficiency benchmark starts from them. About 5-7 minutes on a 2-core CPU.
 """
 
 from __future__ import annotations

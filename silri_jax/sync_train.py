@@ -3,7 +3,10 @@
 One process steps the environment, lets the simulated operator intervene, fills the
 buffers and runs a FIXED number of learner updates per environment step. Because nothing
 runs concurrently, a run's result depends only on its config and seed, not on how fast the
-machine is: this is the mode for sample-efficiency comparisons and for the quickstart.
+machine is: this is the mode for sample-efficiency comparisons
+(``benchmarks/sample_efficiency.py``).
+The quickstart's main job is the asynchronous runtime (``silri_jax.launch``), which paces
+its actors to the same one update call per env step.
 
     python -m silri_jax.sync_train --config=configs/sync_train.py --config.env_steps=2000
 
@@ -53,7 +56,7 @@ POLICY_FORMAT_VERSION = 1
 
 
 def default_config() -> ml_collections.ConfigDict:
-    """The config in ``configs/sync_train.py`` (the quickstart defaults)."""
+    """The config in ``configs/sync_train.py`` (the defaults of the synchronous loop)."""
     spec = importlib.util.spec_from_file_location("_sync_train_config", DEFAULT_CONFIG)
     if spec is None or spec.loader is None:
         raise FileNotFoundError(f"cannot load {DEFAULT_CONFIG}")
