@@ -136,6 +136,14 @@ def _runtime() -> ml_collections.ConfigDict:
     r.first_params_timeout_s = 900.0
     # actor: sleep to this control rate (Hz); 0: as fast as possible (simulation)
     r.control_hz = 0.0
+    # actor: durable spool of unacknowledged transitions. Each actor writes every
+    # transition to <this>/<actor id>/ before sending it and deletes it once acked; a
+    # restarted actor with the same id re-sends what the dead one had not delivered.
+    # "{run_dir}" is replaced by runtime.run_dir; empty: off (memory-only outbox: an
+    # actor's death loses its unacknowledged transitions)
+    r.actor_spool_dir = "{run_dir}/spool"
+    # actor: fsync the spool per transition (survives power loss, not only process death)
+    r.actor_spool_fsync = False
     # evaluation (launcher's final line and actor --eval): episodes and seed offset
     r.eval_episodes = 20
     r.eval_seed = 2_000_000

@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import json
 import math
+import pathlib
 from typing import Any
 
 import ml_collections
@@ -80,6 +81,23 @@ def validate(config: ml_collections.ConfigDict) -> None:
                          f"{config.task.obs_mode!r}")
     if not r.run_dir:
         raise ValueError("config.runtime.run_dir must name a directory")
+    spool_dir(config, "actor-0")  # refuses a malformed actor_spool_dir by name
+
+
+def spool_dir(config: ml_collections.ConfigDict, actor_id: str) -> pathlib.Path | None:
+    """The actor's spool folder: ``runtime.actor_spool_dir`` (``{run_dir}`` replaced) /
+    ``actor_id``; None when the spool is off (an empty setting)."""
+    raw = config.runtime.get("actor_spool_dir", "")
+    if not isinstance(raw, str):
+        raise ValueError(f"config.runtime.actor_spool_dir must be a string, got {raw!r}")
+    if not raw:
+        return None
+    try:
+        path = raw.format(run_dir=config.runtime.run_dir)
+    except (KeyError, IndexError, ValueError) as e:
+        raise ValueError(f"config.runtime.actor_spool_dir={raw!r}: only {{run_dir}} may be "
+                         f"substituted ({e!r})") from e
+    return pathlib.Path(path) / actor_id
 
 
 def load_factory(path: str) -> Any:
