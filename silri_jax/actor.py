@@ -12,9 +12,17 @@ Pacing: with ``runtime.updates_per_env_step > 0`` the actor waits before a step 
 learner is behind that replay ratio (``silri_jax.runtime.pacing``); a simulated actor is
 far faster than the learner and would otherwise spend the budget before the policy trained.
 
+Durability (``runtime.actor_spool_dir``, ``silri_jax.runtime.spool``): every transition is
+written to the actor's spool before it is handed to the client and deleted once the
+learner acked it, so a crash, SIGKILL or Ctrl-C during a learner outage loses nothing:
+an actor restarted with the same id re-sends the spooled transitions first, under their
+original sequence numbers, and the learner's deduplication makes that exactly-once.
+
 Numbering: sequence numbers continue from what the learner has already stored for this
-actor id (asked at start-up), and episode ids are ``actor_id * 10**10 + the sequence
-number of the episode's first step``, so a restarted actor never reuses an id.
+actor id (asked at start-up) or, when the spool holds more, after the spooled ones;
+episode ids are ``actor_id * 10**10 + the sequence number of the episode's first step``
+and reset seeds are offset by the first sequence number, so a restarted actor never
+reuses an id and does not replay the dead one's episodes.
 
 ``--eval``: deterministic actions, no operator, nothing sent; parameters from
 ``--policy`` (a ``sync_train.save_policy`` file) or the learner's newest; prints one JSON
@@ -39,6 +47,7 @@ import numpy as np
 from silri_jax import sync_train as st
 from silri_jax.runtime import setup
 from silri_jax.runtime.pacing import Pacer
+from silri_jax.runtime.spool import ActorSpool, Recovered
 from silri_jax.transport.client import ActorClient
 
 log = logging.getLogger("silri_jax.actor")
@@ -86,18 +95,52 @@ class Actor:
         r = config.runtime
         self.budget = math.ceil(int(r.env_steps) / int(r.num_actors)) if r.env_steps else 0
         template = st.host_actor_params(self.agent, self.agent.init(jax.random.PRNGKey(0)))
-        first = stored_seq(config, self.spec, self.actor_id, float(r.first_params_timeout_s)) + 1
+        where = setup.spool_dir(config, self.actor_id)
+        # The lock comes first: a second process with this id fails before it connects.
+        self.spool = ActorSpool(where, self.spec, self.actor_id, setup.config_hash(config),
+                                fsync=bool(r.actor_spool_fsync)) if where else None
+        try:
+            stored = stored_seq(config, self.spec, self.actor_id,
+                                float(r.first_params_timeout_s))
+            recovered = self.spool.recover(stored) if self.spool else None
+        except BaseException:
+            if self.spool is not None:
+                self.spool.close()
+            raise
+        first = recovered.first_seq if recovered else stored + 1
         self.client = ActorClient(
             r.address, self.spec, setup.config_hash(config), self.actor_id,
             params_template=template, max_outbox=int(r.max_outbox),
             max_batch=int(r.max_batch), linger_s=float(r.linger_s), first_seq=first,
             **_client_kwargs(config))
         self.next_seq = first
+        self.recovered = 0
+        if recovered is not None and len(recovered):
+            self._resend(recovered)
+        self.first_new_seq = self.next_seq  # the first transition this process produces
         self.pacer = Pacer(float(r.updates_per_env_step), int(r.pacing_slack_steps),
                            float(r.pacing_timeout_s))
-        self.trace = open(trace_path, "a") if trace_path else None
+        # Line-buffered: a trace must hold every sent transition even after a SIGKILL.
+        self.trace = open(trace_path, "a", buffering=1) if trace_path else None
         self.rng = np.random.default_rng(self.seed * 1000 + self.index)
         self.key = jax.random.PRNGKey(self.seed * 1000 + self.index)
+
+    def _resend(self, recovered: Recovered) -> None:
+        """Queues the spooled transitions of a previous process with this id, in order and
+        under their original numbers, before anything new."""
+        for batch in recovered.batches:
+            last = self.client.send(batch.data, timeout=None)
+            if last != batch.last_seq:
+                raise RuntimeError(f"spool resend numbered {last}, expected {batch.last_seq}")
+        self.next_seq = recovered.next_seq
+        self.recovered = len(recovered)
+        event = {"event": "spool_recovered", "actor_id": self.actor_id,
+                 "transitions": self.recovered, "first_seq": recovered.first_seq,
+                 "last_seq": recovered.next_seq - 1, "torn_segments": recovered.dropped_torn,
+                 "renumbered": recovered.renumbered, "spool": str(self.spool.directory)}
+        log.warning("re-sending %d transitions (seq %d..%d) spooled by a previous %s",
+                    self.recovered, recovered.first_seq, recovered.next_seq - 1, self.actor_id)
+        print(json.dumps(event), flush=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -122,11 +165,14 @@ class Actor:
         period = 1.0 / float(r.control_hz) if r.control_hz > 0 else 0.0
         has_gripper = self.spec.action.has_gripper
         steps_done, episodes, swaps = 0, 0, 0
+        # A fresh actor starts at seq 1 (offset 0); a restarted one skips past every reset
+        # seed its predecessors could have used (at most one episode per transition).
+        seed_offset = self.first_new_seq - 1
         t_start = time.time()
         while not self._stop.is_set() and (not self.budget or steps_done < self.budget):
             eid = self.index * EPISODE_ID_STRIDE + self.next_seq
             obs, _ = self.env.reset(seed=SEED_STRIDE * (self.index + 1) + self.seed * 100_000
-                                    + episodes)
+                                    + seed_offset + episodes)
             ep = {"len": 0, "ret": 0.0, "interv": 0, "ages": [], "versions": {version},
                   "t0": time.time(), "paced": 0.0}
             done, info = False, {}
@@ -160,12 +206,19 @@ class Actor:
                 }
                 if has_gripper:
                     row["gripper_actions"] = int(info["executed_gripper_action"])
+                if self.spool is not None:  # on disk before the client may send it
+                    self.spool.append(self.next_seq, row)
                 seq = self.client.send(row, timeout=None)
+                if seq != self.next_seq:
+                    raise RuntimeError(f"client numbered {seq}, the spool {self.next_seq}")
                 self.next_seq = seq + 1
+                if self.spool is not None:
+                    self.spool.release(self.client.acked_seq)
                 if self.trace is not None:
                     self.trace.write(json.dumps({
                         "seq": seq, "episode_id": eid, "step": ep["len"],
-                        "is_intervention": int(interv), "version": version}) + "\n")
+                        "is_intervention": int(interv), "version": version,
+                        "obs_mean": _means(obs)}) + "\n")
                 ep["len"] += 1
                 ep["ret"] += float(reward)
                 ep["interv"] += int(interv)
@@ -202,15 +255,27 @@ class Actor:
         out = {"event": "actor_done", "actor_id": self.actor_id, "steps": steps_done,
                "episodes": episodes, "param_swaps": swaps, "flushed": flushed,
                "wall_s": time.time() - t_start, "last_seq": self.next_seq - 1,
-               "pacing_wait_s": self.pacer.waited_s, "paced_steps": self.pacer.waits}
+               "pacing_wait_s": self.pacer.waited_s, "paced_steps": self.pacer.waits,
+               "recovered": self.recovered,
+               "spooled_unacked": self.next_seq - 1 - self.client.acked_seq
+               if self.spool is not None else 0}
         self.close()
         return out
 
     def close(self) -> None:
+        """Stops the client; the spool keeps whatever the learner has not acknowledged."""
+        acked = self.client.acked_seq
         self.client.close()
+        if self.spool is not None:
+            self.spool.close(acked_seq=acked)
         if self.trace is not None:
             self.trace.close()
             self.trace = None
+
+
+def _means(obs: Any) -> dict[str, float]:
+    """Mean of each observation entry (the trace's fingerprint of what was sent)."""
+    return {k: round(float(np.mean(v)), 4) for k, v in obs.items()}
 
 
 def evaluate(config: ml_collections.ConfigDict, policy: str | None) -> dict[str, Any]:
