@@ -1,0 +1,42 @@
+"""The pixel process test's config: ``configs/train.py:silri_pick_cube_pixels`` with 32x32
+cameras, tiny networks and batches, one recorded demo, a few pre-training steps and short
+episodes, so learner + actor + evaluation run end to end in about a minute on 2 cores.
+
+Loaded as ``--config=tests/runtime/tiny_pixels_config.py`` (run_dir, address and budget
+are set per test).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import ml_collections
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def get_config() -> ml_collections.ConfigDict:
+    spec = importlib.util.spec_from_file_location("_train_config", ROOT / "configs" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    c = module.get_config("silri_pick_cube_pixels")
+    c.variant = "tiny_pixels"
+    c.task.image_size = 32
+    c.task.sim = ml_collections.ConfigDict({"max_episode_steps": 40})
+    c.demos.num = 1
+    c.agent.hidden_dims = (32, 32)
+    c.agent.batch_size = 8
+    c.agent.utd = 1
+    c.agent.pretrain_steps = 2
+    c.runtime.replay_capacity = 2_000
+    c.runtime.start_training_after = 16
+    # paced with a small slack: the actor must wait for updates, so it sees new parameters
+    c.runtime.updates_per_env_step = 0.25
+    c.runtime.pacing_slack_steps = 4
+    c.runtime.push_period_s = 0.5
+    c.runtime.checkpoint_every_updates = 0
+    c.runtime.log_every_s = 1.0
+    c.runtime.first_params_timeout_s = 300.0
+    c.runtime.eval_episodes = 1
+    return c
