@@ -13,12 +13,24 @@ pure jitted functions over an ``AgentState`` pytree:
 ``update``, ``pretrain`` and ``update_behavior`` donate the state passed in (no copy of
 every network per step): use only the returned state afterwards, and take actor
 parameters anew (``actor_params``, copied to the host if an actor thread keeps them).
+
+Pixel batches may stay in the replay's stored form (``yuv420``: half the bytes of RGB to
+move host->device, and no host decode): pass the buffer's decoder along,
+
+    batch, decoder = replay.sample(rng, B, utd, decode=False)
+    state, metrics = agent.update(state, batch, decoder)
+
+and the compiled entry point decodes the frames first thing, on each device's shard. The
+decode is integer arithmetic that matches the host decoder bit for bit, so the update is
+the one a host-decoded batch would give. Without a decoder (or for state-only specs) the
+entry point is exactly the plain one, with no decode op.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -32,12 +44,14 @@ import ml_collections
 import numpy as np
 import optax
 
+from silri_jax.data.image_codec import ObservationDecoder
 from silri_jax.networks.encoders import apply_backbone, make_backbone, random_shift
 from silri_jax.parallel import AXIS, data_parallel, make_mesh, replicated
 from silri_jax.specs import GRIPPER_STAY, IMAGE_PREFIX, Batch, EnvSpec, example_batch
 
 Params = Any
 Metrics = dict[str, jax.Array]
+BatchFn = Callable[[Any, Any], tuple[Any, Any]]
 
 
 @flax.struct.dataclass
@@ -131,9 +145,11 @@ class Agent(abc.ABC):
         self.mesh = make_mesh(devices)
         self.num_devices = int(self.mesh.devices.size)
         self.axis_name: str | None = AXIS
+        # Every entry point that takes a batch, by name; ``_build`` may add its own.
+        self._batch_fns: dict[str, BatchFn] = {"update": self._update, "pretrain": self._pretrain}
         self._build()
-        self._jit_update = data_parallel(self._update, self.mesh)
-        self._jit_pretrain = data_parallel(self._pretrain, self.mesh)
+        # Compiled per (entry point, decoder): None is the plain, already-decoded form.
+        self._compiled: dict[tuple[str, ObservationDecoder | None], BatchFn] = {}
         self._jit_act = jax.jit(self._act, static_argnames=("deterministic",))
 
     # ---- to implement -------------------------------------------------------------------
@@ -179,7 +195,9 @@ class Agent(abc.ABC):
             params=params,
             target_params=targets,
             opt_states=opt_states,
-            frozen=self._init_frozen(),
+            # A copy: the entry points donate the state, and the cached backbone must
+            # outlive it (``act`` and every later ``init`` read the cache).
+            frozen=jax.tree.map(jnp.copy, self._init_frozen()),
             rng=rng,
             step=jnp.zeros((), jnp.int32),
             counters={k: jnp.zeros((), jnp.int32) for k in self.counter_names},
@@ -304,18 +322,80 @@ class Agent(abc.ABC):
         state, metrics = self._update_group(state, batch)
         return state.replace(step=state.step + 1), pmean(metrics, self.axis_name)
 
-    def update(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
-        """One UTD group (``batch`` leaves [utd, B, ...]) as one compiled call."""
-        return self._jit_update(state, batch)
+    def update(
+        self, state: AgentState, batch: Batch, decoder: ObservationDecoder | None = None
+    ) -> tuple[AgentState, Metrics]:
+        """One UTD group (``batch`` leaves [utd, B, ...]) as one compiled call; with
+        ``decoder`` the images are in its stored form and are decoded inside that call."""
+        return self.call_batch_fn("update", state, batch, decoder)
 
     def _pretrain(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         chex.assert_rank(batch["actions"], 3)
         state, metrics = jax.lax.scan(self._pretrain_step, state, batch)
         return state, pmean(jax.tree.map(jnp.mean, metrics), self.axis_name)
 
-    def pretrain(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
-        """Pre-training steps on demonstrations (``batch`` leaves [steps, B, ...])."""
-        return self._jit_pretrain(state, batch)
+    def pretrain(
+        self, state: AgentState, batch: Batch, decoder: ObservationDecoder | None = None
+    ) -> tuple[AgentState, Metrics]:
+        """Pre-training steps on demonstrations (``batch`` leaves [steps, B, ...]); images
+        stored as ``decoder`` stores them when it is given (see ``update``)."""
+        return self.call_batch_fn("pretrain", state, batch, decoder)
+
+    # ---- batch entry points: plain or decoding ----------------------------------------------
+    def call_batch_fn(
+        self,
+        name: str,
+        state: AgentState,
+        batch: Batch,
+        decoder: ObservationDecoder | None = None,
+    ) -> tuple[AgentState, Metrics]:
+        """Runs entry point ``name`` (``update``, ``pretrain``, ...) compiled for batches
+        stored by ``decoder``; checks the image leaves' shapes first so a batch in the
+        wrong form fails here, naming the camera, not deep inside a trace."""
+        if name not in self._batch_fns:
+            raise ValueError(f"agent {self.name!r} has no batch entry point {name!r}")
+        if decoder is not None and not decoder.image_shapes:
+            decoder = None  # nothing to decode: the plain compiled function, no decode op
+        if decoder is not None:
+            self._check_decoder(decoder)
+        self._check_image_leaves(batch, decoder)
+        key = (name, decoder)
+        fn = self._compiled.get(key)
+        if fn is None:
+            body = self._batch_fns[name]
+            if decoder is not None:
+                body = functools.partial(_decode_then, body, decoder)
+            fn = self._compiled[key] = data_parallel(body, self.mesh)
+        return fn(state, batch)
+
+    def _image_shapes(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        entries = self.spec.observation.entries
+        return tuple((k, entries[k].shape) for k in self.spec.observation.image_keys)
+
+    def _check_decoder(self, decoder: ObservationDecoder) -> None:
+        if tuple(sorted(decoder.image_shapes)) != tuple(sorted(self._image_shapes())):
+            raise ValueError(
+                f"decoder cameras {dict(decoder.image_shapes)} differ from the agent's spec "
+                f"{dict(self._image_shapes())}"
+            )
+
+    def _check_image_leaves(self, batch: Batch, decoder: ObservationDecoder | None) -> None:
+        for field in ("observations", "next_observations"):
+            obs = batch.get(field)
+            if not isinstance(obs, Mapping):
+                raise ValueError(f"batch lacks the {field!r} dict")
+            for key, shape in self._image_shapes():
+                if key not in obs:
+                    raise ValueError(f"batch {field} lacks camera {key!r}")
+                want = decoder.codec.stored_shape(shape) if decoder else tuple(shape)
+                form = f"{decoder.codec_name}-stored" if decoder else "decoded"
+                x = obs[key]
+                if tuple(x.shape[-len(want) :]) != want or np.dtype(x.dtype) != np.uint8:
+                    hint = "" if decoder else " (stored frames need the buffer's decoder)"
+                    raise ValueError(
+                        f"batch {field}[{key!r}] is {np.dtype(x.dtype)} {tuple(x.shape)}; the "
+                        f"{form} form of {tuple(shape)} is uint8 [..., {want}]{hint}"
+                    )
 
     @property
     def has_pretraining(self) -> bool:
@@ -347,6 +427,23 @@ class Agent(abc.ABC):
         from this agent object, loaded once, never over the wire."""
         frozen = self._init_frozen()
         return self._jit_act(frozen, actor_params, dict(obs), rng, deterministic=deterministic)
+
+
+def _decode_then(
+    fn: BatchFn, decoder: ObservationDecoder, state: AgentState, batch: Batch
+) -> tuple[AgentState, Metrics]:
+    """``fn`` on ``batch`` with its stored images decoded (traced inside the compiled,
+    sharded entry point, so each device decodes only its own examples)."""
+    for field in ("observations", "next_observations"):
+        for key, shape in decoder.image_shapes:
+            x = batch[field][key]
+            chex.assert_type(x, jnp.uint8)
+            chex.assert_shape(x, (..., *decoder.codec.stored_shape(shape)))
+    batch = decoder.jax(batch)
+    for field in ("observations", "next_observations"):
+        for key, shape in decoder.image_shapes:
+            chex.assert_shape(batch[field][key], (..., *shape))
+    return fn(state, batch)
 
 
 class ActorCriticAgent(Agent):

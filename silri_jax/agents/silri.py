@@ -32,6 +32,7 @@ from silri_jax.agents.base import (
     register,
 )
 from silri_jax.agents.sac import make_grasp_critic_loss
+from silri_jax.data.image_codec import ObservationDecoder
 from silri_jax.networks import (
     CriticEnsemble,
     DeterministicActor,
@@ -40,7 +41,6 @@ from silri_jax.networks import (
     LagrangeNetwork,
 )
 from silri_jax.networks.distributions import gaussian_log_prob
-from silri_jax.parallel import data_parallel
 from silri_jax.specs import Batch
 
 
@@ -235,7 +235,7 @@ class SilriAgent(ActorCriticAgent):
             if self.has_gripper and cfg.gripper_head == "grasp_critic"
             else None
         )
-        self._jit_behavior = data_parallel(self._update_behavior, self.mesh)
+        self._batch_fns["update_behavior"] = self._update_behavior
 
     # ---- pieces -----------------------------------------------------------------------------
     def lagrange_values(
@@ -361,10 +361,13 @@ class SilriAgent(ActorCriticAgent):
         state, metrics = jax.lax.scan(self._beta_step, state, batch)
         return state, pmean(jax.tree.map(jnp.mean, metrics), self.axis_name)
 
-    def update_behavior(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+    def update_behavior(
+        self, state: AgentState, batch: Batch, decoder: ObservationDecoder | None = None
+    ) -> tuple[AgentState, Metrics]:
         """``beta_steps`` NLL steps on D_I batches (leaves [steps, B, ...]); the learner
-        calls it each time ``beta_every`` new intervention transitions have arrived."""
-        return self._jit_behavior(state, batch)
+        calls it each time ``beta_every`` new intervention transitions have arrived.
+        Images may be in ``decoder``'s stored form (see ``Agent.update``)."""
+        return self.call_batch_fn("update_behavior", state, batch, decoder)
 
     def beta_schedule(self) -> BetaSchedule:
         return BetaSchedule(self.config.beta_every, self.config.beta_steps)
