@@ -159,7 +159,7 @@ class Learner:
             while done < steps:
                 n = min(100, steps - done)
                 self.state, m = self.agent.pretrain(
-                    self.state, self.d_i.sample(self.rng, self.acfg.batch_size, n))
+                    self.state, *self.sampler.sample_intervention(self.rng, n))
                 done += n
                 self.logger.scalars("pretrain", st._floats(m), done)
             self.counts["pretrain_steps"] = steps
@@ -271,7 +271,7 @@ class Learner:
                 if wait > 0:
                     time.sleep(wait)
                 last_t = time.monotonic()
-            self.state, metrics = self.agent.update(self.state, self.sampler.sample(self.rng))
+            self.state, metrics = self.agent.update(self.state, *self.sampler.sample(self.rng))
             self.counts["updates"] += 1
             self.server.notify_progress()
             if self.counts["updates"] % 10 == 0:
@@ -323,7 +323,7 @@ class Learner:
         due = self.schedule.observe(new) if new else 0
         if due > 0:
             self.state, bm = self.agent.update_behavior(
-                self.state, self.d_i.sample(self.rng, self.acfg.batch_size, due))
+                self.state, *self.sampler.sample_intervention(self.rng, due))
             self.counts["beta_steps"] += due
             self._last_beta = st._floats(bm)
 

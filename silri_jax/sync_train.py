@@ -44,6 +44,7 @@ from silri_jax.agents import get_config as get_agent_config
 from silri_jax.agents import make_agent
 from silri_jax.agents.base import Agent, AgentState
 from silri_jax.data import MixedSampler, ReplayBuffer, insert_demos
+from silri_jax.data.image_codec import ObservationDecoder
 from silri_jax.operators import SimulatedOperator, record_demonstrations
 from silri_jax.specs import EnvSpec
 
@@ -249,11 +250,20 @@ class _Sampler:
             return len(self.d_r) + len(self.d_i) > 0
         return len(self.d_i) > 0
 
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator) -> tuple[dict[str, Any], ObservationDecoder]:
+        """``(batch, decoder)``: the images stay in the buffers' stored form (yuv420 is half
+        the bytes of RGB to copy to the device), and ``agent.update(state, batch, decoder)``
+        decodes them inside the compiled update instead of on the host."""
         if self.source == "mixed":
-            return self.mixed.sample(rng, self.utd)
+            return self.mixed.sample(rng, self.utd, decode=False)
         # "demos" (BC) never sees interventions: its D_I holds only the demos (see train)
-        return self.d_i.sample(rng, self.batch_size, self.utd)
+        return self.d_i.sample(rng, self.batch_size, self.utd, decode=False)
+
+    def sample_intervention(
+        self, rng: np.random.Generator, steps: int
+    ) -> tuple[dict[str, Any], ObservationDecoder]:
+        """``steps`` stored-form D_I batches for ``pretrain`` / ``update_behavior``."""
+        return self.d_i.sample(rng, self.batch_size, steps, decode=False)
 
 
 def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, Any]:
@@ -304,7 +314,7 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
         done = 0
         while done < pretrain_steps:
             n = min(chunk, pretrain_steps - done)
-            state, m = agent.pretrain(state, d_i.sample(np_rng, acfg.batch_size, n))
+            state, m = agent.pretrain(state, *d_i.sample(np_rng, acfg.batch_size, n, decode=False))
             done += n
             log.scalars("pretrain", _floats(m), done)
         log.status(f"pre-trained {pretrain_steps} steps in {time.time() - t0:.1f}s", final=True)
@@ -363,13 +373,13 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
         if schedule is not None and is_interv and store_interventions_in_d_i:
             due = schedule.observe(1)
             if due > 0:
-                state, bm = agent.update_behavior(state, d_i.sample(np_rng, acfg.batch_size, due))
+                state, bm = agent.update_behavior(state, *sampler.sample_intervention(np_rng, due))
                 counts["beta_steps"] += due
                 log.scalars("beta", _floats(bm), step)
 
         if step > config.start_training_after and sampler.ready():
             for _ in range(int(config.updates_per_env_step)):
-                state, metrics = agent.update(state, sampler.sample(np_rng))
+                state, metrics = agent.update(state, *sampler.sample(np_rng))
                 counts["updates"] += 1
                 window["updates"] += 1
             if config.updates_per_env_step > 0:

@@ -1,0 +1,76 @@
+"""The synchronous loop trains from pixels with frames decoded inside the compiled calls.
+
+Every training batch (updates, pre-training, beta steps) leaves the replay in its stored
+yuv420 form; the host decoder is made to fail for the whole run, so any host decode on a
+training path would end it. Tiny budget: 32x32 cameras, the small conv backbone.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+
+from silri_jax import sync_train
+from silri_jax.data import ReplayBuffer
+from silri_jax.data.image_codec import ObservationDecoder
+
+
+def pixel_config(tmp_path: pathlib.Path):
+    c = sync_train.default_config()
+    c.obs_mode = "pixels"
+    c.image_size = 32
+    c.sim = {"max_episode_steps": 30}
+    c.hidden_dims = (16, 16)
+    c.batch_size = 8
+    c.utd = 2
+    c.num_demos = 1
+    c.pretrain_steps = 2
+    c.env_steps = 40
+    c.start_training_after = 20
+    c.eval_every = 0
+    c.eval_episodes = 1
+    c.final_eval_episodes = 1
+    c.log_every = 20
+    c.replay_capacity = 500
+    c.agent_overrides = {"beta_every": 5, "beta_steps": 2,
+                         "encoder": {"backbone": "small_conv"}}
+    c.log_dir = str(tmp_path / "tb")
+    c.save_policy_path = ""
+    return c
+
+
+def test_pixel_training_never_decodes_on_the_host(tmp_path: pathlib.Path) -> None:
+    buffers: list[ReplayBuffer] = []
+
+    class Recording(ReplayBuffer):
+        def __init__(self, *a, **k) -> None:
+            super().__init__(*a, **k)
+            buffers.append(self)
+
+    def no_host_decode(self, batch):
+        raise AssertionError("a training batch was decoded on the host")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sync_train, "ReplayBuffer", Recording)
+        mp.setattr(ObservationDecoder, "numpy", no_host_decode)
+        results = sync_train.train(pixel_config(tmp_path), quiet=True)
+
+    assert results["pretrain_steps"] == 2
+    assert results["updates"] == 40 - 20
+    assert results["beta_steps"] > 0  # the skilled operator intervenes within 40 steps
+    d_r, d_i = buffers
+    assert d_r.codec.name == "yuv420"
+    sampler = sync_train._Sampler(_Agent(), d_r, d_i, 8, 2)
+    batch, decoder = sampler.sample(np.random.default_rng(0))
+    front = batch["observations"]["images/front"]
+    # stored 4:2:0 form: 48x32 bytes a frame, half the 32x32x3 of RGB
+    assert front.dtype == np.uint8 and front.shape == (2, 8, 48, 32)
+    assert decoder == d_r.decoder
+
+
+class _Agent:
+    """Just what ``_Sampler`` reads from an agent."""
+
+    batch_source = "mixed"
