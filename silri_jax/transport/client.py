@@ -180,10 +180,16 @@ class ActorClient:
         self._latest: tuple[int, Any, float, float] | None = None
         self._returned_version = 0
         self._params_call: Any = None
+        # Episode reports go out from their own thread: a learner that is slow to answer
+        # must never hold the actor's control loop at an episode boundary.
         self._pending_episodes: collections.deque[bytes] = collections.deque(maxlen=1000)
+        self._episode_cv = threading.Condition()
+        self._episodes_in_flight = False
 
         self._threads = [threading.Thread(target=self._sender_loop, name=f"{actor_id}-send",
-                                          daemon=True)]
+                                          daemon=True),
+                         threading.Thread(target=self._episode_loop,
+                                          name=f"{actor_id}-episodes", daemon=True)]
         if subscribe_params:
             self._threads.append(threading.Thread(target=self._params_loop,
                                                   name=f"{actor_id}-params", daemon=True))
@@ -232,8 +238,8 @@ class ActorClient:
                 if left is not None and left <= 0:
                     return False
                 self._cv.wait(timeout=0.1 if left is None else min(left, 0.1))
-        self._flush_episodes()
-        return True
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        return self._wait_episodes(left)
 
     def latest_params(self) -> tuple[int, Any] | None:
         """``(version, pytree)`` when a version newer than the last returned one arrived."""
@@ -255,10 +261,14 @@ class ActorClient:
             return self._latest[0], self._latest[2], self._latest[3]
 
     def report_episode(self, stats: Mapping[str, Any]) -> bool:
-        """Sends episode statistics; kept and retried later when the learner is away.
+        """Queues episode statistics for the learner and returns at once (True).
 
-        Known keys map to ``EpisodeStats`` fields; other numeric keys go to ``extra``.
+        A background thread sends them and retries while the learner is away (the newest
+        1,000 are kept); a learner that refuses them for good (e.g. a wrong token) makes the
+        next ``send`` raise. Known keys map to ``EpisodeStats`` fields; other numeric keys
+        go to ``extra``.
         """
+        self._raise_if_failed()
         fields = {"episode_id", "episode_return", "length", "success", "intervention_steps",
                   "duration_s", "params_version"}
         msg = pb.EpisodeStats(actor_id=self.actor_id)
@@ -267,8 +277,15 @@ class ActorClient:
                 setattr(msg, k, type(getattr(msg, k))(v))
             elif k != "actor_id":
                 msg.extra[k] = float(v)
-        self._pending_episodes.append(msg.SerializeToString())
-        return self._flush_episodes()
+        with self._episode_cv:
+            self._pending_episodes.append(msg.SerializeToString())
+            self._episode_cv.notify_all()
+        return True
+
+    def episodes_pending(self) -> int:
+        """Episode reports not yet delivered (queued or in flight)."""
+        with self._episode_cv:
+            return len(self._pending_episodes) + int(self._episodes_in_flight)
 
     def ping(self) -> pb.PingReply:
         """Health check with a deadline; raises ``grpc.RpcError`` when unreachable."""
@@ -340,9 +357,14 @@ class ActorClient:
                 self.flush(flush_timeout)
             except TransportError:
                 pass
+        else:
+            # give queued episode reports a moment even without a flush
+            self._wait_episodes(min(1.0, self._call_timeout_s))
         with self._cv:
             self._closed = True
             self._cv.notify_all()
+        with self._episode_cv:
+            self._episode_cv.notify_all()
         for call in (self._current_call, self._params_call):
             if call is not None:
                 call.cancel()
@@ -533,20 +555,47 @@ class ActorClient:
 
     # ------------------------------------------------------------------ episodes
 
-    def _flush_episodes(self) -> bool:
-        while self._pending_episodes:
-            raw = self._pending_episodes[0]
+    def _wait_episodes(self, timeout: float | None) -> bool:
+        """Waits until every queued episode report is delivered; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._episode_cv:
+            while self._pending_episodes or self._episodes_in_flight:
+                if self._fatal is not None or self._closed:
+                    return False
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._episode_cv.wait(timeout=0.1 if left is None else min(left, 0.1))
+        return True
+
+    def _episode_loop(self) -> None:
+        attempt = 0
+        while True:
+            with self._episode_cv:
+                while not self._pending_episodes and not self._closed:
+                    self._episode_cv.wait(timeout=0.5)
+                if self._closed:
+                    return
+                raw = self._pending_episodes[0]
+                self._episodes_in_flight = True
+            delivered = False
             try:
                 self._rpc_episode(raw, timeout=self._call_timeout_s, metadata=self._metadata)
+                delivered = True
             except grpc.RpcError as e:
                 if e.code() in FATAL_CODES:
+                    delivered = True  # dropped: retrying cannot help
+                    self._fail(e, "episode report")
+            with self._episode_cv:
+                self._episodes_in_flight = False
+                if delivered and self._pending_episodes and self._pending_episodes[0] is raw:
                     self._pending_episodes.popleft()
-                    raise TransportError(
-                        f"episode report refused: {e.code().name}: {e.details()}"
-                    ) from e
-                return False
-            self._pending_episodes.popleft()
-        return True
+                self._episode_cv.notify_all()
+            if self._fatal is not None:
+                return
+            attempt = 0 if delivered else attempt + 1
+            if attempt:
+                self._sleep_backoff(attempt)
 
 
 def _tree_map(fn: Any, tree: Any) -> Any:

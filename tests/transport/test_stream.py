@@ -212,6 +212,30 @@ def test_episode_stats_reach_the_learner():
     }]
 
 
+def test_a_slow_learner_does_not_hold_the_actor_at_episode_ends():
+    """Episode reports go out from a background thread: an actor's control loop must not
+    wait on a learner that is slow to answer them."""
+    spec = state_spec()
+    episodes = []
+    release = threading.Event()
+
+    def slow(stats):
+        release.wait(5.0)
+        episodes.append(stats)
+
+    with LearnerServer(spec, CONFIG_HASH, Recorder(), on_episode=slow) as srv, \
+            ActorClient(srv.address, spec, CONFIG_HASH, "a0") as cl:
+        t0 = time.monotonic()
+        for i in range(3):
+            assert cl.report_episode({"episode_id": i, "length": 10})
+        assert time.monotonic() - t0 < 0.5
+        assert cl.episodes_pending() >= 1
+        release.set()
+        assert cl.flush(20)
+        assert cl.episodes_pending() == 0
+    assert [e["episode_id"] for e in episodes] == [0, 1, 2]
+
+
 def test_non_loopback_bind_requires_a_token():
     with pytest.raises(ValueError, match="token"):
         LearnerServer(state_spec(), CONFIG_HASH, Recorder(), address="0.0.0.0:0")
