@@ -7,6 +7,12 @@ on the host-decoded batch, and a batch in the wrong form must fail with a clear 
 
 from __future__ import annotations
 
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
 import jax
 import numpy as np
 import pytest
@@ -149,3 +155,37 @@ def test_state_only_spec_ignores_the_decoder_and_compiles_the_plain_update():
     assert_same_tree(s_plain.params, s_dec.params)
     # one compiled function serves both calls: no decoding variant exists for this spec
     assert list(agent._compiled) == [("update", None)]
+
+
+SHARDED_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np, sys
+    sys.path.insert(0, "tests/agents")
+    from test_encoded_batches import assert_same_tree, build_pair, filled_buffer, pixel_spec
+    assert len(jax.devices()) == 4, jax.devices()
+    spec = pixel_spec()
+    agent, s_host, s_dev = build_pair(spec, "hgdagger")
+    assert agent.num_devices == 4
+    batch, decoder = filled_buffer(spec, 16, 0, True).sample(
+        np.random.default_rng(0), 8, 2, decode=False)
+    s_host, _ = agent.update(s_host, decoder.numpy(batch))
+    s_dev, _ = agent.update(s_dev, batch, decoder)
+    assert_same_tree(s_host.params, s_dev.params)
+    print("SHARDED_OK")
+    """
+)
+
+
+def test_each_device_decodes_its_own_shard():
+    """4 forced CPU devices (a subprocess: the count is fixed when XLA starts): the
+    stored batch split over them decodes per shard to the host-decoded update's params."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    env = dict(
+        os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", SHARDED_SCRIPT],
+        env=env, capture_output=True, text=True, timeout=600, cwd=root,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    assert "SHARDED_OK" in out.stdout
