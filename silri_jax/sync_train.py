@@ -25,7 +25,6 @@ The loop:
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import pathlib
@@ -39,7 +38,7 @@ import ml_collections
 import numpy as np
 from flax import traverse_util
 
-from silri_jax import envs
+from silri_jax import config_files, envs
 from silri_jax.agents import get_config as get_agent_config
 from silri_jax.agents import make_agent
 from silri_jax.agents.base import Agent, AgentState
@@ -48,7 +47,7 @@ from silri_jax.data.image_codec import ObservationDecoder
 from silri_jax.operators import SimulatedOperator, record_demonstrations
 from silri_jax.specs import EnvSpec
 
-DEFAULT_CONFIG = pathlib.Path(__file__).resolve().parents[1] / "configs" / "sync_train.py"
+DEFAULT_CONFIG = config_files.CONFIG_DIR / "sync_train.py"
 OBS_MODES = ("state", "pixels")
 # Seed ranges kept apart so demos, online episodes and evaluation never share a start state.
 DEMO_SEED_OFFSET = 1_000_000
@@ -58,12 +57,7 @@ POLICY_FORMAT_VERSION = 1
 
 def default_config() -> ml_collections.ConfigDict:
     """The config in ``configs/sync_train.py`` (the defaults of the synchronous loop)."""
-    spec = importlib.util.spec_from_file_location("_sync_train_config", DEFAULT_CONFIG)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"cannot load {DEFAULT_CONFIG}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    return config_files.sync_train_config()
 
 
 # ---------------------------------------------------------------------------- construction

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import pathlib
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "pretrain_robustness", REPO / "benchmarks" / "pretrain_robustness.py")
-assert _spec is not None and _spec.loader is not None
-pr = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(pr)
+from silri_jax import config_files
+
+pr = config_files.benchmark_module("pretrain_robustness")
 
 
 def test_two_initialisations_are_evaluated_separately(capsys) -> None:

@@ -7,18 +7,14 @@ figures exactly on hand-made curves, where the right answers are known.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "sample_efficiency", REPO / "benchmarks" / "sample_efficiency.py")
-assert _spec is not None and _spec.loader is not None
-se = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(se)
+from silri_jax import config_files
+
+se = config_files.benchmark_module("sample_efficiency")
 
 TINY = ["--set", "hidden_dims=(16, 16)", "--set", "batch_size=16", "--set", "num_demos=2",
         "--set", "pretrain_steps=20", "--set", "start_training_after=20"]

@@ -11,13 +11,11 @@ from helpers import ROOT
 
 sys.path.insert(0, str(ROOT))
 
+from silri_jax import config_files
+
 
 def _load(variant: str):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_cfg", ROOT / "configs" / "train.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = config_files.load_module(config_files.CONFIG_DIR / "train.py")
     return mod, mod.get_config(variant)
 
 
@@ -67,12 +65,7 @@ def test_learner_refuses_a_bad_value_naming_the_field(tmp_path):
 
 def test_pick_cube_defaults_match_the_synchronous_loop():
     """The main job learns like ``sync_train``: same agent sizes, demos, operator, ratio."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("sync_cfg", ROOT / "configs" / "sync_train.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    s = mod.get_config()
+    s = config_files.sync_train_config()
     _, c = _load("silri_pick_cube_state")
     pairs = {
         "hidden_dims": (tuple(c.agent.hidden_dims), tuple(s.hidden_dims)),

@@ -6,19 +6,13 @@ flags (run_dir, address, budget).
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import ml_collections
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from silri_jax import config_files
 
 
 def get_config() -> ml_collections.ConfigDict:
-    spec = importlib.util.spec_from_file_location("_train_config", ROOT / "configs" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    c = module.get_config("silri_pick_cube_state")
+    c = config_files.train_config("silri_pick_cube_state")
     c.variant = "tiny_reach"
     c.task.name = "gym:tests.runtime.reach_gym:SilriReach-v0"
     c.task.operator = "tests.runtime.reach_gym:make_operator"

@@ -8,19 +8,13 @@ are set per test).
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import ml_collections
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from silri_jax import config_files
 
 
 def get_config() -> ml_collections.ConfigDict:
-    spec = importlib.util.spec_from_file_location("_train_config", ROOT / "configs" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    c = module.get_config("silri_pick_cube_pixels")
+    c = config_files.train_config("silri_pick_cube_pixels")
     c.variant = "tiny_pixels"
     c.task.image_size = 32
     c.task.sim = ml_collections.ConfigDict({"max_episode_steps": 40})
