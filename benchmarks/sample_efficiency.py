@@ -100,11 +100,40 @@ def run_name(config: ml_collections.ConfigDict) -> str:
             f"_s{config.seed}_n{config.env_steps}")
 
 
+def config_differences(a: Mapping[str, Any], b: Mapping[str, Any],
+                       ignore: Sequence[str] = ("seed", "log_dir")) -> list[str]:
+    """Fields (top level of the recorded config) where two runs' configs differ."""
+    keys = (set(a) | set(b)) - set(ignore)
+    return sorted(k for k in keys if a.get(k) != b.get(k))
+
+
+def _recorded_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    """The config as a result file records it (no log_dir: a temporary folder)."""
+    recorded = json.loads(config.to_json())
+    recorded["log_dir"] = ""
+    return recorded
+
+
 def run_one(config: ml_collections.ConfigDict, results_dir: str | os.PathLike[str],
             quiet: bool = True) -> dict[str, Any]:
-    """Trains once, writes ``<results_dir>/<run_name>.json`` atomically, returns the record."""
+    """Trains once, writes ``<results_dir>/<run_name>.json`` atomically, returns the record.
+
+    The file name holds the task, algorithm, operator, seed and budget, not the ``--set``
+    overrides: a result already there from a run with another config is refused (before
+    training, naming the fields), never silently replaced."""
     results_dir = pathlib.Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{run_name(config)}.json"
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text()).get("config", {})
+        except (OSError, json.JSONDecodeError, AttributeError):
+            previous = {}
+        diff = config_differences(previous, _recorded_config(config))
+        if diff:
+            raise ValueError(
+                f"{path} holds a run with a different config (fields {diff}); keep each "
+                "variant in its own --results_dir, or move the old result away")
     machine = machine_info()
     with tempfile.TemporaryDirectory(prefix="sample_eff_tb_") as tb:
         config = ml_collections.ConfigDict(config.to_dict())
@@ -128,7 +157,6 @@ def run_one(config: ml_collections.ConfigDict, results_dir: str | os.PathLike[st
         "wall_s": wall_s, "machine": machine,
         "config": json.loads(config.to_json()),
     }
-    path = results_dir / f"{run_name(config)}.json"
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(record, indent=1))
     os.replace(tmp, path)
@@ -209,7 +237,15 @@ def summarize(records: Sequence[Mapping[str, Any]], threshold: float = 0.9) -> d
     groups: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
     for r in records:
         g = f"{r['task']}/{r['obs_mode']}/{r['operator']}/{r['env_steps']}"
-        groups.setdefault(g, {}).setdefault(r["algo"], []).append(r)
+        same = groups.setdefault(g, {}).setdefault(r["algo"], [])
+        if same:
+            diff = config_differences(same[0].get("config", {}), r.get("config", {}))
+            if diff:
+                raise ValueError(
+                    f"{g}: {r['algo']} runs with different configs in one folder (seeds "
+                    f"{same[0]['seed']} and {r['seed']} differ in {diff}); averaging them "
+                    "would mix two experiments: report each variant's folder on its own")
+        same.append(r)
     out: dict[str, Any] = {"kind": SUMMARY_KIND, "threshold": threshold, "groups": {}}
     for g, by_algo in sorted(groups.items()):
         task, obs, operator, budget = g.split("/")

@@ -135,3 +135,25 @@ def test_report_on_known_curves(tmp_path: pathlib.Path) -> None:
 def test_report_on_an_empty_folder_says_so(tmp_path: pathlib.Path) -> None:
     with pytest.raises(FileNotFoundError, match="no sample_efficiency_run"):
         se.report(str(tmp_path), 0.9, None, None)
+
+
+def test_a_result_from_another_config_is_not_overwritten(tmp_path: pathlib.Path) -> None:
+    config = se.build_config("pick_cube", "silri", "unskilled", 0, 100, 50, 1)
+    other = se.build_config("pick_cube", "silri", "unskilled", 0, 100, 50, 1,
+                            overrides={"pretrain_steps": 5000})
+    path = tmp_path / f"{se.run_name(config)}.json"
+    old = {"kind": se.RESULT_KIND, "config": json.loads(other.to_json())}
+    path.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="pretrain_steps"):
+        se.run_one(config, tmp_path)  # refused before any training
+    assert json.loads(path.read_text()) == old
+
+
+def test_report_refuses_to_average_different_configs(tmp_path: pathlib.Path) -> None:
+    a = fake_record("silri", 0, [0.5, 1.0])
+    b = fake_record("silri", 1, [0.5, 1.0])
+    a["config"], b["config"] = {"pretrain_steps": 1000}, {"pretrain_steps": 5000}
+    for r in (a, b):
+        (tmp_path / f"{r['algo']}_{r['seed']}.json").write_text(json.dumps(r))
+    with pytest.raises(ValueError, match="pretrain_steps"):
+        se.report(str(tmp_path), 0.9, None, None)
