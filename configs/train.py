@@ -106,7 +106,9 @@ def _runtime() -> ml_collections.ConfigDict:
     # wait (what a real robot at 10 Hz needs: it must not pause mid-motion)
     r.updates_per_env_step = 1.0
     # pacing: env steps the actors may run ahead of that ratio (absorbs the push period and
-    # the compile of the first update; a blocked actor resumes once half of it is free)
+    # the compile of the first update; a blocked actor resumes once half of it is free).
+    # Must satisfy updates_per_env_step * (2 * slack - 1) >= 1, else actors and learner
+    # would wait for each other: a smaller value is refused with the minimum named
     r.pacing_slack_steps = 64
     # pacing: seconds a waiting actor keeps retrying an unreachable learner before it fails
     r.pacing_timeout_s = 600.0

@@ -50,7 +50,7 @@ from silri_jax import sync_train as st
 from silri_jax.agents.base import AgentState
 from silri_jax.checkpoint import Checkpointer
 from silri_jax.data import ReplayBuffer, insert_demos
-from silri_jax.runtime import setup
+from silri_jax.runtime import pacing, setup
 from silri_jax.runtime.wal import WriteAheadLog
 from silri_jax.transport import codec
 from silri_jax.transport.common import Progress
@@ -290,13 +290,12 @@ class Learner:
     def _ahead_of_data(self) -> bool:
         """True when one more update call would exceed the replay ratio plus its slack."""
         r = self.config.runtime
-        ratio = float(r.updates_per_env_step)
-        if ratio <= 0:
+        if float(r.updates_per_env_step) <= 0:
             return False
         self._ingested.clear()  # cleared before the check: an insert after it wakes us
         c = self.counts
-        room = ratio * (c["env_steps"] - c["train_from"] + int(r.pacing_slack_steps))
-        return c["updates"] + 1 > room
+        return not pacing.learner_may_update(r.updates_per_env_step, r.pacing_slack_steps,
+                                             c["updates"], c["env_steps"] - c["train_from"])
 
     def progress(self) -> Progress:
         """The figures acks carry to the actors (read without the lock: each is an int)."""

@@ -44,6 +44,39 @@ POLL_S = 0.5
 RETRY_S = 0.2
 
 
+def check_settings(updates_per_env_step: float, slack_steps: int, timeout_s: float) -> None:
+    """Refuses pacing settings that are malformed or that would deadlock, naming the field.
+
+    The actors may run ``s`` steps past ``U / r`` and the learner ``r * s`` updates past
+    ``r * x`` (``learner_may_update``); each waits for the other, so the two slacks together
+    must leave room for at least one update: ``r * (2 s - 1) >= 1``.
+    """
+    ratio = float(updates_per_env_step)
+    if not math.isfinite(ratio) or ratio < 0:
+        raise ValueError("config.runtime.updates_per_env_step must be a finite number >= 0, "
+                         f"got {updates_per_env_step}")
+    if int(slack_steps) < 1:
+        raise ValueError(f"config.runtime.pacing_slack_steps must be >= 1, got {slack_steps}")
+    if ratio > 0 and ratio * (2 * int(slack_steps) - 1) < 1:
+        need = math.ceil((1 / ratio + 1) / 2)
+        raise ValueError(
+            f"config.runtime.pacing_slack_steps={slack_steps} is too small for "
+            f"updates_per_env_step={ratio:g}: the actors and the learner would wait for each "
+            f"other forever; use at least {need}")
+    if not float(timeout_s) > 0:
+        raise ValueError(f"config.runtime.pacing_timeout_s must be positive, got {timeout_s}")
+
+
+def learner_may_update(updates_per_env_step: float, slack_steps: int, updates: int,
+                       steps_since_training: int) -> bool:
+    """The learner's side of the same rule: one more update call keeps it within
+    ``r * (steps + s)``; with ``r = 0`` it never waits."""
+    ratio = float(updates_per_env_step)
+    if ratio <= 0:
+        return True
+    return updates + 1 <= ratio * (steps_since_training + int(slack_steps))
+
+
 class ProgressSource(Protocol):
     """What the pacer needs from ``ActorClient`` (a protocol so tests can stand in)."""
 
@@ -59,13 +92,7 @@ class Pacer:
 
     def __init__(self, updates_per_env_step: float, slack_steps: int,
                  timeout_s: float = 600.0) -> None:
-        if not math.isfinite(updates_per_env_step) or updates_per_env_step < 0:
-            raise ValueError("config.runtime.updates_per_env_step must be a finite number "
-                             f">= 0, got {updates_per_env_step}")
-        if slack_steps < 1:
-            raise ValueError(f"config.runtime.pacing_slack_steps must be >= 1, got {slack_steps}")
-        if not timeout_s > 0:
-            raise ValueError(f"config.runtime.pacing_timeout_s must be positive, got {timeout_s}")
+        check_settings(updates_per_env_step, slack_steps, timeout_s)
         self.ratio = float(updates_per_env_step)
         self.slack = int(slack_steps)
         self.timeout_s = float(timeout_s)

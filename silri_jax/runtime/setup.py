@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import math
 import pathlib
 from typing import Any
 
@@ -21,6 +20,7 @@ from silri_jax import envs
 from silri_jax import sync_train as st
 from silri_jax.agents import make_agent
 from silri_jax.agents.base import Agent
+from silri_jax.runtime import pacing
 from silri_jax.specs import EnvSpec
 
 
@@ -66,16 +66,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                  "random_steps"):
         if int(r[name]) < 0:
             raise ValueError(f"config.runtime.{name} must be >= 0, got {r[name]}")
-    ratio = float(r.updates_per_env_step)
-    if not math.isfinite(ratio) or ratio < 0:
-        raise ValueError(f"config.runtime.updates_per_env_step must be a finite number >= 0, "
-                         f"got {r.updates_per_env_step}")
-    if int(r.pacing_slack_steps) < 1:
-        raise ValueError(f"config.runtime.pacing_slack_steps must be >= 1, got "
-                         f"{r.pacing_slack_steps}")
-    if not float(r.pacing_timeout_s) > 0:
-        raise ValueError(f"config.runtime.pacing_timeout_s must be positive, got "
-                         f"{r.pacing_timeout_s}")
+    pacing.check_settings(r.updates_per_env_step, r.pacing_slack_steps, r.pacing_timeout_s)
     if config.task.obs_mode not in st.OBS_MODES:
         raise ValueError(f"config.task.obs_mode must be one of {st.OBS_MODES}, got "
                          f"{config.task.obs_mode!r}")

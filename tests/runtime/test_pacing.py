@@ -16,7 +16,7 @@ import time
 import grpc
 import pytest
 
-from silri_jax.runtime.pacing import Pacer
+from silri_jax.runtime.pacing import Pacer, learner_may_update
 from silri_jax.transport.client import ActorClient
 from silri_jax.transport.common import Progress
 from silri_jax.transport.server import LearnerServer
@@ -220,3 +220,28 @@ def test_bad_pacing_settings_are_refused_by_name():
         Pacer(1.0, 0)
     with pytest.raises(ValueError, match="pacing_timeout_s"):
         Pacer(1.0, 8, timeout_s=0)
+
+
+def test_settings_that_would_deadlock_are_refused_and_accepted_ones_never_deadlock():
+    # the actors stop at s steps, the learner needs 1/r steps before its first update
+    with pytest.raises(ValueError, match=r"pacing_slack_steps=4 is too small.*at least 6"):
+        Pacer(0.1, 4)
+    for ratio in (0.005, 0.1, 0.25, 0.37, 0.5, 1.0, 2.0, 3.3):
+        slack = next(s for s in range(1, 1000) if _accepted(ratio, s))
+        pacer = Pacer(ratio, slack)
+        steps = updates = 0
+        for _ in range(3000):  # the actor's rule and the learner's rule, in turn
+            progress = Progress(updates=updates, env_steps=steps, training=True, train_from=0)
+            moved = pacer.may_step(progress, produced=0)
+            steps += moved
+            if learner_may_update(ratio, slack, updates, steps):
+                updates, moved = updates + 1, True
+            assert moved, f"deadlock at ratio {ratio}, slack {slack}: {steps} steps, {updates}"
+
+
+def _accepted(ratio: float, slack: int) -> bool:
+    try:
+        Pacer(ratio, slack)
+    except ValueError:
+        return False
+    return True
