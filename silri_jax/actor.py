@@ -48,7 +48,7 @@ from silri_jax import sync_train as st
 from silri_jax.runtime import setup
 from silri_jax.runtime.pacing import Pacer
 from silri_jax.runtime.spool import ActorSpool, Recovered
-from silri_jax.transport.client import ActorClient
+from silri_jax.transport.client import ActorClient, OutboxFull
 
 log = logging.getLogger("silri_jax.actor")
 EPISODE_ID_STRIDE = 10**10
@@ -124,6 +124,16 @@ class Actor:
         self.trace = open(trace_path, "a", buffering=1) if trace_path else None
         self.rng = np.random.default_rng(self.seed * 1000 + self.index)
         self.key = jax.random.PRNGKey(self.seed * 1000 + self.index)
+
+    def _send(self, row: dict[str, Any]) -> int | None:
+        """Queues ``row``; while the outbox is full (the learner away) it keeps waiting but
+        still answers a stop, returning None then (the row is already in the spool)."""
+        while True:
+            try:
+                return self.client.send(row, timeout=0.5)
+            except OutboxFull:
+                if self._stop.is_set():
+                    return None
 
     def _resend(self, recovered: Recovered) -> None:
         """Queues the spooled transitions of a previous process with this id, in order and
@@ -208,7 +218,9 @@ class Actor:
                     row["gripper_actions"] = int(info["executed_gripper_action"])
                 if self.spool is not None:  # on disk before the client may send it
                     self.spool.append(self.next_seq, row)
-                seq = self.client.send(row, timeout=None)
+                seq = self._send(row)
+                if seq is None:  # stopped while the learner is away: the spool keeps it
+                    break
                 if seq != self.next_seq:
                     raise RuntimeError(f"client numbered {seq}, the spool {self.next_seq}")
                 self.next_seq = seq + 1

@@ -84,7 +84,7 @@ class ProgressSource(Protocol):
 
     def wait_progress(self, min_updates: int, max_wait_s: float) -> Progress: ...
 
-    def stats(self) -> dict: ...
+    def outbox_len(self) -> int: ...
 
 
 class Pacer:
@@ -127,7 +127,7 @@ class Pacer:
         while not stop.is_set():
             got = client.progress()
             progress = got[0] if got is not None else None
-            unacked = int(client.stats()["outbox"])
+            unacked = client.outbox_len()
             if progress is not None and self.may_step(progress, unacked):
                 break
             try:

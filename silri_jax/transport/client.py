@@ -339,6 +339,11 @@ class ActorClient:
     def error(self) -> TransportError | None:
         return self._fatal
 
+    def outbox_len(self) -> int:
+        """Transitions queued and not yet acknowledged (cheap: read on every paced step)."""
+        with self._cv:
+            return len(self._pending)
+
     def stats(self) -> dict[str, Any]:
         with self._cv:
             return {

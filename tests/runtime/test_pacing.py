@@ -245,3 +245,27 @@ def _accepted(ratio: float, slack: int) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_an_actor_blocked_on_a_full_outbox_still_answers_a_stop():
+    """While the learner is away the outbox fills; a stop must end the wait (the row is
+    already in the spool) instead of blocking until the launcher kills the actor."""
+    from types import SimpleNamespace
+
+    from silri_jax.actor import Actor
+    from silri_jax.transport.client import OutboxFull
+
+    stop = threading.Event()
+    calls = []
+
+    class FullClient:
+        def send(self, row, timeout=None):
+            calls.append(timeout)
+            assert timeout is not None, "a send without a timeout cannot see the stop"
+            if len(calls) == 3:
+                stop.set()
+            raise OutboxFull("full")
+
+    actor = SimpleNamespace(client=FullClient(), _stop=stop)
+    assert Actor._send(actor, {"rewards": 0.0}) is None
+    assert len(calls) == 3
