@@ -69,9 +69,18 @@ def _last_event(path: pathlib.Path, event: str) -> dict[str, Any]:
     return found
 
 
+EVAL_TIMEOUT_S = 3600
+
+
 def _evaluate(py: str, common: list[str], policy: pathlib.Path) -> tuple[dict[str, Any], int]:
-    out = subprocess.run([py, "-m", "silri_jax.actor", *common, "--eval",
-                          f"--policy={policy}"], capture_output=True, text=True, timeout=3600)
+    """Evaluates the saved policy in a child actor; an error (a hung evaluation included)
+    comes back as ``{"error": ...}`` so the run still ends with its final line."""
+    try:
+        out = subprocess.run([py, "-m", "silri_jax.actor", *common, "--eval",
+                              f"--policy={policy}"], capture_output=True, text=True,
+                             timeout=EVAL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"error": f"evaluation of {policy} did not finish in {EVAL_TIMEOUT_S} s"}, 1
     for line in reversed(out.stdout.strip().splitlines()):
         if line.startswith("{"):
             return json.loads(line), out.returncode

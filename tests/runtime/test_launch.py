@@ -77,3 +77,17 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path, demos):
     assert not any(_alive(pid) for pid in pids)
     log = (tmp_path / "run" / "logs" / "learner.log").read_text()
     assert "final checkpoint" in log, log[-2000:]
+
+
+def test_a_hung_evaluation_becomes_an_error_field_not_a_traceback(monkeypatch):
+    import pathlib
+    import subprocess
+
+    from silri_jax import launch
+
+    def hang(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], kwargs.get("timeout"))
+
+    monkeypatch.setattr(launch.subprocess, "run", hang)
+    result, code = launch._evaluate("python", [], pathlib.Path("policy.npz"))
+    assert code == 1 and "did not finish" in result["error"] and "policy.npz" in result["error"]
