@@ -126,3 +126,11 @@ def test_hilserl_resnet10_conversion_round_trip_and_refuses_code(tmp_path):
     bad.write_bytes(pickle.dumps({"conv_init": Evil()}))
     with pytest.raises(ValueError, match=r"refusing to unpickle builtins\.print"):
         convert_hilserl_resnet10(bad, tmp_path / "x.npz")
+
+    # a parameter tree of another shape is refused before anything is written
+    del hil["ResNetBlock_1"]["conv_proj"]
+    partial = tmp_path / "partial.pkl"
+    partial.write_bytes(pickle.dumps(hil))
+    with pytest.raises(ValueError, match=r"partial\.pkl does not match the ResNet10.*missing"):
+        convert_hilserl_resnet10(partial, tmp_path / "y.npz")
+    assert not (tmp_path / "y.npz").exists()

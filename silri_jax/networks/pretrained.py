@@ -59,6 +59,14 @@ def load_backbone_params(path: pathlib.Path, backbone: nn.Module) -> dict[str, A
             flat = {k: np.asarray(f[k]) for k in f.files}
     except (OSError, ValueError) as e:
         raise ValueError(f"{path} is not a readable .npz of backbone weights: {e}") from e
+    return check_backbone_params(flat, backbone, str(path))
+
+
+def check_backbone_params(
+    flat: Mapping[str, Any], backbone: nn.Module, source: str
+) -> dict[str, Any]:
+    """``flat`` ("a/b/kernel" -> array) checked against ``backbone``'s names and shapes and
+    returned as its nested parameter tree; a mismatch names ``source`` and what differs."""
     expected = {"/".join(k): v for k, v in flatten_dict(dict(_template(backbone))).items()}
     missing = sorted(set(expected) - set(flat))
     extra = sorted(set(flat) - set(expected))
@@ -69,7 +77,7 @@ def load_backbone_params(path: pathlib.Path, backbone: nn.Module) -> dict[str, A
     )
     if missing or extra or wrong:
         raise ValueError(
-            f"{path} does not match the {type(backbone).__name__} backbone: "
+            f"{source} does not match the {type(backbone).__name__} backbone: "
             f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
             f"unexpected {extra[:5]}{'...' if len(extra) > 5 else ''}, wrong shapes {wrong[:5]}"
         )
@@ -127,12 +135,14 @@ def convert_hilserl_resnet10(src: pathlib.Path, dst: pathlib.Path) -> dict[str, 
     if not isinstance(tree, Mapping):
         raise ValueError(f"{src} does not hold a parameter dict (got {type(tree).__name__})")
     flat = flatten_dict(_plain(tree))
-    renamed = {tuple(_rename_hilserl(k) for k in path): np.asarray(v) for path, v in flat.items()}
-    params = unflatten_dict(renamed)
-    save_backbone_params(params, pathlib.Path(dst))
+    renamed = {"/".join(_rename_hilserl(k) for k in path): np.asarray(v)
+               for path, v in flat.items()}
     from silri_jax.networks.encoders import ResNet10
 
-    return load_backbone_params(pathlib.Path(dst), ResNet10())
+    # checked before anything is written: a mismatch leaves no half-valid file at dst
+    params = check_backbone_params(renamed, ResNet10(), str(src))
+    save_backbone_params(params, pathlib.Path(dst))
+    return params
 
 
 def _plain(tree: Any) -> Any:
