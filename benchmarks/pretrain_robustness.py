@@ -100,12 +100,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for init in range(args.inits):
         state = agent.init(jax.random.PRNGKey(init))
         rng = np.random.default_rng(init)
-        done, metrics = 0, {}
-        while done < args.pretrain_steps:
-            n = min(100, args.pretrain_steps - done)
-            state, metrics = agent.pretrain(
-                state, demos_buffer.sample(rng, acfg.batch_size, n))
-            done += n
+        state, metrics = sync_train.run_pretraining(
+            agent, state,
+            lambda n, rng=rng: demos_buffer.sample(rng, acfg.batch_size, n, decode=False),
+            args.pretrain_steps)
         actor_params = sync_train.host_actor_params(agent, state)
         runs.append({
             "init": init,

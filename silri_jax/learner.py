@@ -155,13 +155,10 @@ class Learner:
             self.logger.status(f"{n_demo} demo transitions in D_I", final=True)
         steps = int(self.acfg.get("pretrain_steps", 0)) if self.agent.has_pretraining else 0
         if steps > 0 and len(self.d_i) > 0:
-            t0, done = time.time(), 0
-            while done < steps:
-                n = min(100, steps - done)
-                self.state, m = self.agent.pretrain(
-                    self.state, *self.sampler.sample_intervention(self.rng, n))
-                done += n
-                self.logger.scalars("pretrain", st._floats(m), done)
+            t0 = time.time()
+            self.state, _ = st.run_pretraining(
+                self.agent, self.state, lambda n: self.sampler.sample_intervention(self.rng, n),
+                steps, lambda done, m: self.logger.scalars("pretrain", m, done))
             self.counts["pretrain_steps"] = steps
             self.logger.status(f"pre-trained {steps} steps in {time.time() - t0:.1f}s",
                                final=True)

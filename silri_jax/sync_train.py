@@ -30,7 +30,7 @@ import os
 import pathlib
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -260,6 +260,30 @@ class _Sampler:
         return self.d_i.sample(rng, self.batch_size, steps, decode=False)
 
 
+PRETRAIN_CHUNK = 100
+
+
+def run_pretraining(
+    agent: Agent,
+    state: AgentState,
+    sample: Callable[[int], tuple[dict[str, Any], ObservationDecoder]],
+    steps: int,
+    on_metrics: Callable[[int, dict[str, float]], None] | None = None,
+) -> tuple[AgentState, dict[str, float]]:
+    """``steps`` pre-training steps in compiled chunks of at most ``PRETRAIN_CHUNK``
+    (``sample(n)`` gives n stored-form D_I batches and their decoder); ``on_metrics(done,
+    metrics)`` after each chunk. Returns the state and the last chunk's metrics."""
+    done, metrics = 0, {}
+    while done < steps:
+        n = min(PRETRAIN_CHUNK, steps - done)
+        state, m = agent.pretrain(state, *sample(n))
+        done += n
+        metrics = _floats(m)
+        if on_metrics is not None:
+            on_metrics(done, metrics)
+    return state, metrics
+
+
 def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, Any]:
     """Runs the synchronous loop described in the module docstring; returns the results
     (final evaluation, intervention rate, counts, timings, output paths)."""
@@ -304,13 +328,9 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
     pretrain_steps = int(acfg.get("pretrain_steps", 0)) if agent.has_pretraining else 0
     if pretrain_steps > 0 and len(d_i) > 0:
         t0 = time.time()
-        chunk = 100
-        done = 0
-        while done < pretrain_steps:
-            n = min(chunk, pretrain_steps - done)
-            state, m = agent.pretrain(state, *d_i.sample(np_rng, acfg.batch_size, n, decode=False))
-            done += n
-            log.scalars("pretrain", _floats(m), done)
+        state, _ = run_pretraining(
+            agent, state, lambda n: d_i.sample(np_rng, acfg.batch_size, n, decode=False),
+            pretrain_steps, lambda done, m: log.scalars("pretrain", m, done))
         log.status(f"pre-trained {pretrain_steps} steps in {time.time() - t0:.1f}s", final=True)
     results["pretrain_steps"] = pretrain_steps if len(d_i) > 0 else 0
     if agent.has_pretraining and results["pretrain_steps"] > 0:
