@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import time
@@ -133,10 +134,15 @@ def replay_bytes_per_pixel_transition(codec: str) -> float:
     return ReplayBuffer(spec, capacity=1000, image_codec=codec).bytes_per_transition
 
 
+PEER_SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "shared" / "peers" / "lerobot_sac.py"
+
+
 def run_peer(python: str, obs: str, batch: int, utd: int, steps: int) -> dict:
+    """LeRobot's SAC learner on the same machine, right after ours; ``{"error": ...}`` when
+    it fails, so our figure is still printed."""
     cmd = [
         python,
-        "../shared/peers/lerobot_sac.py",
+        str(PEER_SCRIPT),
         "--mode",
         obs,
         "--batch",
@@ -146,8 +152,12 @@ def run_peer(python: str, obs: str, batch: int, utd: int, steps: int) -> dict:
         "--steps",
         str(steps),
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"error": f"{PEER_SCRIPT.name} exited {out.returncode}: "
+                         f"{(out.stderr or out.stdout)[-500:]}"}
+    return json.loads(lines[-1])
 
 
 def main() -> None:
@@ -236,8 +246,11 @@ def main() -> None:
     if a.peer_python:
         steps = a.peer_steps or (300 if a.obs == "state" else 5)
         peer = run_peer(a.peer_python, a.obs, a.batch, a.utd, steps)
-        result["peer_updates_per_s"] = peer["updates_per_s"]
-        result["ratio_vs_peer"] = result["updates_per_s"] / peer["updates_per_s"]
+        if "error" in peer:
+            result["peer_error"] = peer["error"]
+        else:
+            result["peer_updates_per_s"] = peer["updates_per_s"]
+            result["ratio_vs_peer"] = result["updates_per_s"] / peer["updates_per_s"]
     print(json.dumps(result))
 
 

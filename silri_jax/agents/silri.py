@@ -332,14 +332,12 @@ class SilriAgent(ActorCriticAgent):
             state = keep_during_warmup(
                 before, state, state.step < cfg.actor_warmup_updates, ("actor", "lagrange")
             )
-        names = ("critic", "actor") + (("gripper",) if self.grasp_loss is not None else ())
-        state = self.soft_update(state, names)
-        lam_all = lam
+        state = self.soft_update(state, self.target_names)
         a_metrics.update(
             {
-                "lambda_mean": jnp.mean(lam_all),
-                "lambda_p90": jnp.percentile(lam_all, 90.0),
-                "lambda_max": jnp.max(lam_all),
+                "lambda_mean": jnp.mean(lam),
+                "lambda_p90": jnp.percentile(lam, 90.0),
+                "lambda_max": jnp.max(lam),
                 "constraint_violation_frac": jnp.mean((violation > 0).astype(jnp.float32)),
                 "distance_mean": jnp.mean(d),
                 "sigmabar_mean": jnp.mean(sigmabar),
