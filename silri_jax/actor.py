@@ -45,7 +45,7 @@ import ml_collections
 import numpy as np
 
 from silri_jax import sync_train as st
-from silri_jax.runtime import setup
+from silri_jax.runtime import procs, setup
 from silri_jax.runtime.pacing import Pacer
 from silri_jax.runtime.spool import ActorSpool, Recovered
 from silri_jax.transport.client import ActorClient, OutboxFull
@@ -53,6 +53,8 @@ from silri_jax.transport.client import ActorClient, OutboxFull
 log = logging.getLogger("silri_jax.actor")
 EPISODE_ID_STRIDE = 10**10
 SEED_STRIDE = 10_000_000
+# The launcher gives a stopping actor 30 s; one still stopping after this dumps its stacks.
+SHUTDOWN_STACK_DUMP_S = 20.0
 
 
 def _client_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
@@ -338,9 +340,11 @@ def main(argv: list[str]) -> None:
         print(json.dumps(evaluate(config, _POLICY.value)), flush=True)
         return
     actor = Actor(config, _ACTOR_ID.value, trace_path=_TRACE.value)
+    procs.install_stack_dump()
 
     def on_signal(signum: int, _frame: Any) -> None:
         actor.stop()
+        procs.install_stack_dump(shutdown_deadline_s=SHUTDOWN_STACK_DUMP_S)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

@@ -32,6 +32,7 @@ inserted again and nothing is lost or stored twice (see ``silri_jax.runtime.wal`
 from __future__ import annotations
 
 import collections
+import faulthandler
 import json
 import logging
 import pathlib
@@ -50,7 +51,7 @@ from silri_jax import sync_train as st
 from silri_jax.agents.base import AgentState
 from silri_jax.checkpoint import Checkpointer
 from silri_jax.data import ReplayBuffer, insert_demos
-from silri_jax.runtime import pacing, setup
+from silri_jax.runtime import pacing, procs, setup
 from silri_jax.runtime.wal import WriteAheadLog
 from silri_jax.transport import codec
 from silri_jax.transport.common import Progress
@@ -58,6 +59,11 @@ from silri_jax.transport.server import LearnerServer
 
 log = logging.getLogger("silri_jax.learner")
 FORMAT_VERSION = 1
+# The launcher waits 300 s for a stopping learner before it kills it: the update thread
+# gets most of that, and a stop still running after SHUTDOWN_STACK_DUMP_S writes every
+# thread's stack to the log, so a hang names where it is.
+UPDATE_JOIN_TIMEOUT_S = 240.0
+SHUTDOWN_STACK_DUMP_S = 120.0
 
 
 def run_paths(config: ml_collections.ConfigDict) -> dict[str, pathlib.Path]:
@@ -99,6 +105,7 @@ class Learner:
         self._episodes: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
         self._episode_window: list[dict[str, Any]] = []
         self._stop = threading.Event()
+        self._stop_reason: str | None = None
         self._update_error: BaseException | None = None
         self._host_params: tuple[int, Any] | None = None  # (update count, host copy)
         self._want_params = threading.Event()
@@ -394,7 +401,17 @@ class Learner:
             if now >= next_log:
                 window = self._log(window)
                 next_log = now + float(r.log_every_s)
-        updater.join(timeout=600)
+        if self._stop_reason:
+            self.logger.status(f"{self._stop_reason}: checkpointing and stopping", final=True)
+        updater.join(timeout=UPDATE_JOIN_TIMEOUT_S)
+        if updater.is_alive() and self._update_error is None:
+            # The state is mid-update: a checkpoint of it could be torn. Keep the last good
+            # checkpoint and the write-ahead log (which holds every acked batch) instead.
+            faulthandler.dump_traceback(all_threads=True)
+            self._update_error = TimeoutError(
+                f"the update thread did not stop within {UPDATE_JOIN_TIMEOUT_S:.0f} s "
+                "(stacks above); no final checkpoint, --resume restores from the last one "
+                "and the write-ahead log")
         # Stop serving first: what is acked from now on is exactly what the checkpoint holds
         # (batches still queued are not acked; their actors resend them to the next learner).
         self.server.stop(grace=1.0)
@@ -410,7 +427,8 @@ class Learner:
         if self._update_error is not None:
             raise RuntimeError("the update thread failed") from self._update_error
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
+        self._stop_reason = self._stop_reason or reason
         self._stop.set()
 
     # ------------------------------------------------------------------ logging
@@ -503,10 +521,13 @@ def main(argv: list[str]) -> None:
         raise ValueError(f"unexpected arguments: {argv[1:]}")
     learner = Learner(_CONFIG.value, resume=_RESUME.value)
 
+    procs.install_stack_dump()
+
     def on_signal(signum: int, _frame: Any) -> None:
-        learner.logger.status(f"{signal.Signals(signum).name}: checkpointing and stopping",
-                              final=True)
-        learner.stop()
+        # No printing here: the main thread may be inside a write to stdout already.
+        learner.stop(reason=signal.Signals(signum).name)
+        # A stop that takes longer than this writes every thread's stack to the log.
+        procs.install_stack_dump(shutdown_deadline_s=SHUTDOWN_STACK_DUMP_S)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

@@ -9,6 +9,7 @@ its parent dies (``PR_SET_PDEATHSIG``): a launcher killed with SIGKILL leaves no
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import os
 import signal
 import socket
@@ -51,8 +52,26 @@ def spawn(args: Sequence[str], log_path: str | None = None,
             out.close()
 
 
+# A child that called ``install_stack_dump`` writes every thread's stack to its log on this
+# signal; ``stop`` sends it before a SIGKILL, so a hung shutdown leaves its cause behind.
+STACK_DUMP_SIGNAL = signal.SIGUSR1
+
+
+def install_stack_dump(shutdown_deadline_s: float | None = None) -> None:
+    """Makes ``STACK_DUMP_SIGNAL`` dump all threads' stacks to stderr (the child's log).
+
+    With ``shutdown_deadline_s``, also arms a one-shot dump that long from now: call it when
+    a stop begins, and a stop that overruns says where it is stuck."""
+    faulthandler.register(STACK_DUMP_SIGNAL, all_threads=True, chain=False)
+    if shutdown_deadline_s is not None:
+        faulthandler.dump_traceback_later(shutdown_deadline_s, repeat=False)
+
+
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
-    """Sends ``sig``, waits ``timeout`` s, then SIGKILLs the child's group; returns its code."""
+    """Sends ``sig``, waits ``timeout`` s, then SIGKILLs the child's group; returns its code.
+
+    Before the SIGKILL the child gets ``STACK_DUMP_SIGNAL`` and two seconds to write its
+    threads' stacks to its log (a child without the handler just dies of it)."""
     if proc.poll() is None:
         try:
             proc.send_signal(sig)
@@ -61,6 +80,11 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60.
         try:
             return proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            pass
+        try:
+            proc.send_signal(STACK_DUMP_SIGNAL)
+            return proc.wait(2.0)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
     kill_group(proc)
     return proc.wait()
