@@ -329,6 +329,7 @@ def evaluate(config: ml_collections.ConfigDict, policy: str | None) -> dict[str,
 
 
 def main(argv: list[str]) -> None:
+    procs.die_with_parent()
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(absl_logging.WARNING)

@@ -513,6 +513,7 @@ def _server_counts(learner: Learner) -> Mapping[str, Any]:
 
 
 def main(argv: list[str]) -> None:
+    procs.die_with_parent()
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(absl_logging.WARNING)

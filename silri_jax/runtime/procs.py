@@ -3,7 +3,8 @@
 Children run in their own process group so a terminal's Ctrl-C reaches the launcher
 only, which then stops them in order (actors first, so the learner's final checkpoint
 holds everything they sent). On Linux each child also asks the kernel to SIGTERM it when
-its parent dies (``PR_SET_PDEATHSIG``): a launcher killed with SIGKILL leaves no orphans.
+its parent dies (``PR_SET_PDEATHSIG``, see ``die_with_parent``): a launcher killed with
+SIGKILL leaves no orphans.
 """
 
 from __future__ import annotations
@@ -28,24 +29,40 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _child_setup() -> None:
-    os.setpgid(0, 0)
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        except OSError:
-            pass
+# Set by ``spawn`` to the parent's pid; a child that calls ``die_with_parent`` reads it.
+PARENT_ENV = "SILRI_JAX_PARENT_PID"
+
+
+def die_with_parent() -> None:
+    """Asks the kernel to SIGTERM this process when the process that spawned it dies.
+
+    Called by the child itself, first thing in its ``main``, rather than from a
+    ``preexec_fn``: code between fork and exec in a multithreaded parent (JAX, gRPC) can
+    deadlock. A parent that died before the request is caught by comparing the parent pid
+    ``spawn`` recorded. No-op outside Linux or when not started by ``spawn``."""
+    expected = os.environ.pop(PARENT_ENV, None)  # not inherited by our own children
+    if not expected or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        return
+    if os.getppid() != int(expected):
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def spawn(args: Sequence[str], log_path: str | None = None,
           env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Starts ``python -m ...``-style ``args`` in its own process group."""
+    """Starts ``python -m ...``-style ``args`` in its own process group; the child should
+    call ``die_with_parent`` (the learner and actor mains do)."""
+    child_env = dict(os.environ if env is None else env)
+    child_env[PARENT_ENV] = str(os.getpid())
     out = open(log_path, "ab") if log_path else None
     try:
         return subprocess.Popen(
             list(args), stdout=out, stderr=subprocess.STDOUT if out else None,
-            preexec_fn=_child_setup, env=env,
+            process_group=0, env=child_env,
         )
     finally:
         if out is not None:

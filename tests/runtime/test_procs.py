@@ -67,3 +67,47 @@ def test_a_stop_that_overruns_its_deadline_dumps_the_stacks_by_itself(tmp_path):
     finally:
         procs.kill_group(child)
         child.wait()
+
+
+# Spawns a child that asks to die with its parent, prints the child's pid, then waits.
+_PARENT = textwrap.dedent("""
+    import sys, time
+    from silri_jax.runtime import procs
+    child = procs.spawn([sys.executable, "-c",
+                         "from silri_jax.runtime import procs; procs.die_with_parent(); "
+                         "import time; print('child ready', flush=True); time.sleep(600)"],
+                        sys.argv[1])
+    print(child.pid, flush=True)
+    time.sleep(600)
+""")
+
+
+def test_a_child_dies_with_its_sigkilled_parent(tmp_path):
+    import os
+    import subprocess
+    import time
+
+    log = tmp_path / "child.log"
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(log)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        child_pid = int(parent.stdout.readline())
+        _wait_for(log, "child ready")
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child_pid, 0)
+            except ProcessLookupError:
+                break
+            # a zombie (reparented, not yet reaped) counts as gone
+            with open(f"/proc/{child_pid}/stat") as f:
+                if f.read().split(") ")[1].startswith("Z"):
+                    break
+            time.sleep(0.1)
+        else:
+            os.kill(child_pid, signal.SIGKILL)
+            raise AssertionError("the child outlived its SIGKILLed parent")
+    finally:
+        parent.kill()
