@@ -101,6 +101,9 @@ def silri_config() -> ml_collections.ConfigDict:
     c.distance = "squared"
     # "mean" over action dims of sigma_beta [paper] or "sum" [ref-code]
     c.sigma_reduction = "mean"
+    # lambda in every state before learning; None: the zero-initialised last layer's
+    # softplus(0) = log 2 [ref-code intent]. Larger starts trusting the human more [choice]
+    c.lagrange_init = config_dict.placeholder(float)
     # a fixed lambda for every state (ablation / tests); None: the learned network
     c.fixed_lagrange = config_dict.placeholder(float)
     # behaviour policy schedule [paper, ref-code]: pre-train steps on the demos, then

@@ -212,7 +212,7 @@ class SilriAgent(ActorCriticAgent):
             "actor": DeterministicActor(**net, action_dim=self.action_dim),
             "critic": CriticEnsemble(cfg.ensemble_size, **net),
             "beta": GaussianPolicy(**net, action_dim=self.action_dim),
-            "lagrange": LagrangeNetwork(**net),
+            "lagrange": LagrangeNetwork(**net, init_value=cfg.lagrange_init),
         }
         self.optimizers = {
             "actor": make_optimizer(cfg.actor_lr, cfg.grad_clip),

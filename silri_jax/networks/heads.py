@@ -149,14 +149,20 @@ class CriticEnsemble(nn.Module):
 
 class LagrangeNetwork(_TrunkArgs):
     """State-wise multiplier ``lambda(s) = softplus(f(s)) >= 0``; last layer zero-initialised,
-    so every state starts from the same multiplier softplus(0) = log 2."""
+    so every state starts from the same multiplier: softplus(0) = log 2, or ``init_value``
+    when given (the last layer's bias is then softplus^-1(init_value))."""
+
+    init_value: float | None = None
 
     @nn.compact
     def __call__(self, features: Features, train: bool = False) -> jax.Array:
         h = self.trunk()(features, train=train)
-        f = nn.Dense(
-            1, kernel_init=nn.initializers.zeros, bias_init=nn.initializers.zeros, name="out"
-        )(h)
+        bias_init = nn.initializers.zeros
+        if self.init_value is not None:
+            if not self.init_value > 0:
+                raise ValueError(f"the initial lambda must be > 0, got {self.init_value}")
+            bias_init = nn.initializers.constant(float(jnp.log(jnp.expm1(self.init_value))))
+        f = nn.Dense(1, kernel_init=nn.initializers.zeros, bias_init=bias_init, name="out")(h)
         return jax.nn.softplus(jnp.squeeze(f, -1))
 
 

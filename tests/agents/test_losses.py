@@ -161,6 +161,20 @@ def test_silri_losses(state_spec, distance, reduction, c):
     np.testing.assert_allclose(reduce_sigma(sb, reduction), expected_sb, rtol=1e-6)
 
 
+def test_silri_lagrange_init_sets_lambda_in_every_state(state_spec):
+    """``lagrange_init`` starts every state at that multiplier, and it still learns."""
+    agent, st = build("silri", state_spec, lagrange_init=10.0)
+    obs = fixed_batch(state_spec)["observations"]
+    lam0 = _apply(agent, st, "lagrange", obs)
+    np.testing.assert_allclose(lam0, 10.0 * np.ones(4), rtol=1e-5)
+    violation = np.array([1.0, -2.0, 0.5, 0.0], np.float32)
+    grads = jax.grad(agent.losses["lagrange"], has_aux=True)(
+        st.params["lagrange"], violation, obs, {})[0]
+    assert float(np.abs(grads["out"]["bias"]).sum()) > 0.0
+    with pytest.raises(ValueError, match="initial lambda must be > 0"):
+        build("silri", state_spec, lagrange_init=0.0)
+
+
 def test_silri_gripper_classifier_counts_interventions_only():
     spec = specs.state_env_spec(3, 2, has_gripper=True)
     agent, st = build("silri", spec)
