@@ -122,8 +122,8 @@ def _runtime() -> ml_collections.ConfigDict:
     r.wal_fsync = False
     # TensorBoard and terminal status period (seconds)
     r.log_every_s = 2.0
-    # total online env steps over all actors (0: run until stopped); each actor takes
-    # ceil(env_steps / num_actors)
+    # total online env steps over all actors (0: run until stopped); each actor id takes
+    # ceil(env_steps / num_actors), counting what a killed predecessor with its id produced
     r.env_steps = 0
     # actors the launcher starts (and the budget is split over)
     r.num_actors = 1

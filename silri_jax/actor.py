@@ -176,7 +176,11 @@ class Actor:
         r = self.config.runtime
         period = 1.0 / float(r.control_hz) if r.control_hz > 0 else 0.0
         has_gripper = self.spec.action.has_gripper
-        steps_done, episodes, swaps = 0, 0, 0
+        # The budget and the random steps belong to the actor id, not to this process: a
+        # restarted actor counts what its predecessors produced (every seq before its
+        # first new one, recovered or acked) and takes only the rest of its share.
+        taken_before = self.first_new_seq - 1
+        steps_done, episodes, swaps = taken_before, 0, 0
         # A fresh actor starts at seq 1 (offset 0); a restarted one skips past every reset
         # seed its predecessors could have used (at most one episode per transition).
         seed_offset = self.first_new_seq - 1
@@ -266,7 +270,8 @@ class Actor:
                       f"({len(ep['versions'])} in ep) {stats['steps_per_s']:.0f} st/s",
                       flush=True)
         flushed = self.client.flush(timeout=120.0 if not self._stop.is_set() else 10.0)
-        out = {"event": "actor_done", "actor_id": self.actor_id, "steps": steps_done,
+        out = {"event": "actor_done", "actor_id": self.actor_id,
+               "steps": steps_done - taken_before, "id_steps": steps_done,
                "episodes": episodes, "param_swaps": swaps, "flushed": flushed,
                "wall_s": time.time() - t_start, "last_seq": self.next_seq - 1,
                "pacing_wait_s": self.pacer.waited_s, "paced_steps": self.pacer.waits,
