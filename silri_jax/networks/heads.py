@@ -6,6 +6,7 @@ proprio state, so each network's optimizer sees only its own parameters.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import flax.linen as nn
@@ -161,7 +162,7 @@ class LagrangeNetwork(_TrunkArgs):
         if self.init_value is not None:
             if not self.init_value > 0:
                 raise ValueError(f"the initial lambda must be > 0, got {self.init_value}")
-            bias_init = nn.initializers.constant(float(jnp.log(jnp.expm1(self.init_value))))
+            bias_init = nn.initializers.constant(math.log(math.expm1(self.init_value)))
         f = nn.Dense(1, kernel_init=nn.initializers.zeros, bias_init=bias_init, name="out")(h)
         return jax.nn.softplus(jnp.squeeze(f, -1))
 

@@ -167,6 +167,8 @@ def test_silri_lagrange_init_sets_lambda_in_every_state(state_spec):
     obs = fixed_batch(state_spec)["observations"]
     lam0 = _apply(agent, st, "lagrange", obs)
     np.testing.assert_allclose(lam0, 10.0 * np.ones(4), rtol=1e-5)
+    jitted = jax.jit(agent.lagrange_values)(st.params["lagrange"], obs)  # as in the update
+    np.testing.assert_allclose(jitted, lam0, rtol=1e-6)
     violation = np.array([1.0, -2.0, 0.5, 0.0], np.float32)
     grads = jax.grad(agent.losses["lagrange"], has_aux=True)(
         st.params["lagrange"], violation, obs, {})[0]
