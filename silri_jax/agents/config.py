@@ -104,6 +104,9 @@ def silri_config() -> ml_collections.ConfigDict:
     # lambda in every state before learning; None: the zero-initialised last layer's
     # softplus(0) = log 2 [ref-code intent]. Larger starts trusting the human more [choice]
     c.lagrange_init = config_dict.placeholder(float)
+    # divide Q in the actor loss by its batch mean |Q| (TD3+BC), so lambda * D weighs the
+    # same against it at any reward scale; False: the paper's loss [choice]
+    c.normalize_actor_q = False
     # a fixed lambda for every state (ablation / tests); None: the learned network
     c.fixed_lagrange = config_dict.placeholder(float)
     # behaviour policy schedule [paper, ref-code]: pre-train steps on the demos, then

@@ -102,6 +102,10 @@ def make_losses(agent: SilriAgent) -> dict[str, Any]:
     ) -> tuple[jax.Array, Metrics]:
         mu = m["actor"].apply({"params": actor_params}, feats, True, rngs=rngs)
         q = jnp.min(m["critic"].apply({"params": critic_params}, feats, mu, True, rngs=rngs), 0)
+        if cfg.normalize_actor_q:
+            # Q in units of its batch mean magnitude (as TD3+BC): the imitation term then
+            # weighs the same against the critic whatever the reward scale.
+            q = q / jax.lax.stop_gradient(jnp.maximum(jnp.mean(jnp.abs(q)), 1e-3))
         d = action_distance(mu, mu_beta, cfg.distance)
         loss = jnp.mean((-q + lam * d) / (1.0 + lam))
         return loss, {

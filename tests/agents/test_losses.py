@@ -177,6 +177,33 @@ def test_silri_lagrange_init_sets_lambda_in_every_state(state_spec):
         build("silri", state_spec, lagrange_init=0.0)
 
 
+def test_silri_normalized_actor_q(state_spec):
+    """``normalize_actor_q``: Q over its batch mean |Q| in the actor loss, and that scale
+    is a constant (no gradient flows through it)."""
+    agent, st = build("silri", state_spec, normalize_actor_q=True)
+    obs = fixed_batch(state_spec)["observations"]
+    lam = np.array([0.0, 0.5, 2.0, 10.0], np.float32)
+    mu_beta = np.random.default_rng(3).uniform(-1, 1, (4, 2)).astype(np.float32)
+    mu = _apply(agent, st, "actor", obs)
+    d = np.sum((mu - mu_beta) ** 2, -1)
+    qmin = _apply(agent, st, "critic", obs, mu).min(0)
+    expected = np.mean((-qmin / np.mean(np.abs(qmin)) + lam * d) / (1 + lam))
+    loss, _ = agent.losses["actor"](st.params["actor"], st.params["critic"], lam, mu_beta, obs, {})
+    np.testing.assert_allclose(loss, expected, rtol=1e-4, atol=1e-6)
+
+    def by_hand(critic_params):
+        q = jnp.min(agent.modules["critic"].apply({"params": critic_params}, obs,
+                                                   jnp.asarray(mu)), 0)
+        scale = jax.lax.stop_gradient(jnp.mean(jnp.abs(q)))
+        return jnp.mean((-q / scale + lam * d) / (1 + lam))
+
+    want = jax.grad(by_hand)(st.params["critic"])
+    got = jax.grad(lambda c: agent.losses["actor"](st.params["actor"], c, lam, mu_beta, obs,
+                                                   {})[0])(st.params["critic"])
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-6)
+
+
 def test_silri_gripper_classifier_counts_interventions_only():
     spec = specs.state_env_spec(3, 2, has_gripper=True)
     agent, st = build("silri", spec)
