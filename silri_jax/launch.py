@@ -32,7 +32,20 @@ from silri_jax.runtime import procs
 
 
 def _config_args(argv: list[str]) -> list[str]:
-    return [a for a in argv if a.startswith("--config")]
+    """The ``--config`` flag and its overrides from the command line, for the children,
+    each as one ``--name=value`` token (absl also accepts ``--name value``)."""
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith(("--config", "--noconfig.")):
+            if "=" not in a and a.startswith("--config") and i + 1 < len(argv) \
+                    and not argv[i + 1].startswith("--"):
+                out.append(f"{a}={argv[i + 1]}")
+                i += 1
+            else:
+                out.append(a)
+        i += 1
+    return out
 
 
 class _Relay:

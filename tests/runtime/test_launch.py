@@ -91,3 +91,16 @@ def test_a_hung_evaluation_becomes_an_error_field_not_a_traceback(monkeypatch):
     monkeypatch.setattr(launch.subprocess, "run", hang)
     result, code = launch._evaluate("python", [], pathlib.Path("policy.npz"))
     assert code == 1 and "did not finish" in result["error"] and "policy.npz" in result["error"]
+
+
+def test_config_flags_reach_the_children_in_either_form():
+    from silri_jax.launch import _config_args
+
+    argv = ["--config", "configs/train.py:silri_pick_cube_state", "--num_actors=2",
+            "--config.runtime.env_steps", "600", "--config.seed=3",
+            "--config.runtime.wal_fsync", "--noconfig.runtime.actor_spool_fsync",
+            "--config.agent.kappa", "-1"]
+    assert _config_args(argv) == [
+        "--config=configs/train.py:silri_pick_cube_state", "--config.runtime.env_steps=600",
+        "--config.seed=3", "--config.runtime.wal_fsync", "--noconfig.runtime.actor_spool_fsync",
+        "--config.agent.kappa=-1"]
