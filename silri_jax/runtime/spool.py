@@ -297,6 +297,11 @@ class ActorSpool:
     def unacked_segments(self) -> list[int]:
         return sorted(self._segments)
 
+    def disk_usage(self) -> tuple[int, int]:
+        """(records, bytes) in the segments on disk now, headers included."""
+        return (sum(s.records for s in self._segments.values()),
+                sum(s.bytes for s in self._segments.values()))
+
     @property
     def last_seq(self) -> int | None:
         return self._last_seq
