@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pathlib
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +35,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from peers import run_peer_script
 
 from silri_jax import specs
 from silri_jax.agents import get_config, make_agent
@@ -134,30 +133,10 @@ def replay_bytes_per_pixel_transition(codec: str) -> float:
     return ReplayBuffer(spec, capacity=1000, image_codec=codec).bytes_per_transition
 
 
-PEER_SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "shared" / "peers" / "lerobot_sac.py"
-
-
 def run_peer(python: str, obs: str, batch: int, utd: int, steps: int) -> dict:
-    """LeRobot's SAC learner on the same machine, right after ours; ``{"error": ...}`` when
-    it fails, so our figure is still printed."""
-    cmd = [
-        python,
-        str(PEER_SCRIPT),
-        "--mode",
-        obs,
-        "--batch",
-        str(batch),
-        "--utd",
-        str(utd),
-        "--steps",
-        str(steps),
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
-    if out.returncode != 0 or not lines:
-        return {"error": f"{PEER_SCRIPT.name} exited {out.returncode}: "
-                         f"{(out.stderr or out.stdout)[-500:]}"}
-    return json.loads(lines[-1])
+    """LeRobot's SAC learner on the same machine, right after ours."""
+    return run_peer_script(python, "lerobot_sac.py", ["--mode", obs, "--batch", str(batch),
+                                                      "--utd", str(utd), "--steps", str(steps)])
 
 
 def main() -> None:

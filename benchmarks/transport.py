@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 import numpy as np
+from peers import run_peer_script
 
 from silri_jax.specs import EnvSpec, pixel_env_spec, state_env_spec
 
@@ -239,17 +240,8 @@ def main() -> None:
 def run_peer(python: str) -> dict[str, Any]:
     """LeRobot's transport on the same machine in the same invocation (after ours, so the
     two never compete for the CPU)."""
-    import pathlib
-    import subprocess
-
-    script = pathlib.Path(__file__).resolve().parents[2] / "shared" / "peers" / \
-        "lerobot_transport.py"
-    out = subprocess.run([python, str(script), "--episodes", "20", "--ep_len", "100"],
-                         capture_output=True, text=True, timeout=1200)
-    lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
-    if out.returncode != 0 or not lines:
-        return {"error": (out.stderr or out.stdout)[-500:]}
-    return json.loads(lines[-1])
+    return run_peer_script(python, "lerobot_transport.py", ["--episodes", "20", "--ep_len",
+                                                            "100"], timeout=1200)
 
 
 def peer_fields(peer: dict[str, Any] | None, ours: float) -> dict[str, Any]:
