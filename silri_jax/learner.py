@@ -214,9 +214,9 @@ class Learner:
         d = batch.data
         interv = np.asarray(d["is_intervention"]) > 0.5
         with self._data_lock:
-            if log_it:
-                self.wal.append(codec.encode_batch(self.spec, batch.actor_id, batch.first_seq,
-                                                   d, share_frames=True))
+            if log_it:  # the actor's own message when it is still whole: no re-encode
+                self.wal.append(batch.raw if batch.raw is not None else codec.encode_batch(
+                    self.spec, batch.actor_id, batch.first_seq, d, share_frames=True))
             cols = (d["observations"], d["actions"], d["rewards"], d["terminated"],
                     d["truncated"], d["next_observations"], d["is_intervention"],
                     d["episode_ids"], d["steps"], d.get("gripper_actions"))

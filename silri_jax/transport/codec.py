@@ -166,6 +166,9 @@ class DecodedBatch:
     actor_id: str
     first_seq: int
     data: dict[str, Any]
+    # The wire message this batch was decoded from, when it still covers exactly these
+    # transitions: a learner logs it as is instead of encoding the batch again.
+    raw: bytes | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.data["rewards"].shape[0])
@@ -179,7 +182,10 @@ class DecodedBatch:
         return np.arange(self.first_seq, self.first_seq + len(self), dtype=np.uint64)
 
     def slice(self, start: int) -> DecodedBatch:
-        """The batch without its first ``start`` transitions (used to drop duplicates)."""
+        """The batch without its first ``start`` transitions (used to drop duplicates);
+        a shortened batch no longer has a ``raw`` message."""
+        if start == 0:
+            return self
         return DecodedBatch(
             self.actor_id, self.first_seq + start, _tree_slice(self.data, slice(start, None))
         )

@@ -514,7 +514,8 @@ class LearnerServer:
 
     def _decode(self, raw: bytes) -> codec.DecodedBatch:
         try:
-            return codec.decode_batch(self.spec, codec.parse_batch(raw))
+            batch = codec.decode_batch(self.spec, codec.parse_batch(raw))
+            return dataclasses.replace(batch, raw=raw)
         except codec.CodecError as e:
             if e.field == "TransitionBatch":
                 reason = "malformed"

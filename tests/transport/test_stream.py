@@ -120,6 +120,9 @@ def test_resent_duplicates_are_dropped_by_the_server():
         assert srv.state_dict()["acked_seq"] == {"a0": 20}
         # The stored transition 5 is the first copy's (identical data here, but only once).
         np.testing.assert_array_equal(rec.by_seq[("a0", 5)]["actions"], b["actions"][4])
+        # A whole new batch is handed over with the very message it came in (the learner
+        # logs it without encoding it again); one shortened by deduplication is not.
+        assert rec.raws == [msgs[0], None, msgs[3]]
 
 
 _DYING_ACTOR = textwrap.dedent("""

@@ -62,6 +62,7 @@ class Recorder:
         self.lock = threading.Lock()
         self.by_seq: dict[tuple[str, int], dict[str, Any]] = {}
         self.seqs: list[tuple[str, int]] = []
+        self.raws: list[bytes | None] = []  # each call's ``batch.raw``
         self.delay_s = delay_s
         self.gate = threading.Event()
         self.gate.set()
@@ -71,6 +72,7 @@ class Recorder:
         if self.delay_s:
             threading.Event().wait(self.delay_s)
         with self.lock:
+            self.raws.append(batch.raw)
             for i, seq in enumerate(batch.seqs.tolist()):
                 self.seqs.append((batch.actor_id, seq))
                 self.by_seq[(batch.actor_id, seq)] = row(
