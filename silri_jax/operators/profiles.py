@@ -21,6 +21,11 @@ class SkillProfile:
     hesitation_steps: int  # ... for this many steps
     wrong_move_prob: float  # chance per step of a random action (gripper included)
     gain: float  # fraction of the expert's correction actually applied
+    # Within this distance (m) of the task's focus (the cube, the hole, the handle) the
+    # operator takes care: noise, bias, hesitation and wrong moves are scaled by
+    # ``careful_scale`` and the gain moves as far towards one. 0: the same everywhere.
+    careful_radius: float = 0.0
+    careful_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.noise_std < 0 or self.bias < 0 or self.reaction_delay < 0:
@@ -30,6 +35,18 @@ class SkillProfile:
                 raise ValueError(f"profile {self.name!r}: {f} must be a probability")
         if not 0.0 < self.gain <= 1.5:
             raise ValueError(f"profile {self.name!r}: gain must be in (0, 1.5]")
+        if self.careful_radius < 0 or not 0.0 <= self.careful_scale <= 1.0:
+            raise ValueError(f"profile {self.name!r}: careful_radius must be >= 0 and "
+                             "careful_scale in [0, 1]")
+
+    def careful(self) -> SkillProfile:
+        """The profile as it acts near the task's focus."""
+        k = self.careful_scale
+        return dataclasses.replace(
+            self, name=f"{self.name} (careful)", noise_std=k * self.noise_std,
+            bias=k * self.bias, hesitation_prob=k * self.hesitation_prob,
+            wrong_move_prob=k * self.wrong_move_prob, gain=1.0 - k * (1.0 - self.gain),
+            careful_radius=0.0, careful_scale=1.0)
 
 
 PROFILES: dict[str, SkillProfile] = {

@@ -69,6 +69,7 @@ class SimulatedOperator:
         seed: int | None = None,
     ) -> None:
         self.profile = get_profile(profile)
+        self._careful = self.profile.careful()
         self.always = always
         self.policy = takeover or TakeoverPolicy()
         self.reset(seed)
@@ -91,7 +92,10 @@ class SimulatedOperator:
     def act(self, state: Mapping[str, Any]) -> Any:
         """The profile-perturbed expert action, in the env's action format."""
         a, g = expert_action(state)
-        p = self.profile
+        p, bias = self.profile, self._bias
+        if p.careful_radius > 0 and "focus_pos" in state and np.linalg.norm(
+                np.asarray(state["ee_pos"]) - np.asarray(state["focus_pos"])) < p.careful_radius:
+            p, bias = self._careful, p.careful_scale * self._bias
         if self._hesitate > 0:
             self._hesitate -= 1
             a, g = np.zeros_like(a), specs.GRIPPER_STAY
@@ -103,7 +107,7 @@ class SimulatedOperator:
             g = int(self.rng.integers(0, specs.NUM_GRIPPER_ACTIONS))
         else:
             a = p.gain * a
-            a[:3] += self._bias
+            a[:3] += bias
             a += self.rng.normal(0.0, p.noise_std, a.shape)
         a = np.clip(a, -1.0, 1.0).astype(np.float32)
         if state["has_gripper"]:

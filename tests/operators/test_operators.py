@@ -128,3 +128,31 @@ def test_record_demonstrations_format():
     assert env.operator is None
     with pytest.raises(ValueError, match="positive"):
         record_demonstrations(env, n=0)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_careful_profile_is_precise_only_near_the_task_focus(task):
+    """``careful_radius``: within it of ``focus_pos`` the perturbations shrink by
+    ``careful_scale`` (0 here: exactly the expert); outside it they are the profile's."""
+    import dataclasses
+
+    from silri_jax.operators.experts import expert_action
+    from silri_jax.operators.profiles import get_profile
+
+    profile = dataclasses.replace(get_profile("unskilled"), hesitation_prob=0.0,
+                                  wrong_move_prob=0.0, careful_radius=0.05, careful_scale=0.0)
+    op = SimulatedOperator(profile, always=True, seed=0)
+    env = make(task, {"controller": "python"})
+    env.reset(seed=3)
+    state = env.unwrapped.privileged_state()
+    focus = np.asarray(state["focus_pos"])
+    near = {**state, "ee_pos": focus + np.array([0.0, 0.0, 0.03])}
+    far = {**state, "ee_pos": focus + np.array([0.0, 0.0, 0.2])}
+    for s in (near, far):
+        want, _ = expert_action(s)
+        got = op.act(s)
+        got = np.asarray(got["action"] if isinstance(got, dict) else got)
+        if s is near:
+            np.testing.assert_allclose(got, np.clip(want, -1, 1), atol=1e-6)
+        else:
+            assert np.abs(got - np.clip(want, -1, 1)).max() > 0.05

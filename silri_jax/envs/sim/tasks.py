@@ -61,7 +61,8 @@ class Task(abc.ABC):
 
     @abc.abstractmethod
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
-        """Implemented by each task."""
+        """Exact task state for scripted operators, including ``focus_pos``: where the
+        task's precision work happens (the cube, the hole, the handle)."""
 
 
 def _free_qpos_adr(model: mujoco.MjModel, joint: str) -> int:
@@ -126,6 +127,7 @@ class PickCube(Task):
 
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
         return {
+            "focus_pos": self.cube_pos(data).copy(),
             "cube_pos": self.cube_pos(data).copy(),
             "cube_quat": data.xquat[self._body].copy(),
             "cube_half": self.half,
@@ -230,6 +232,7 @@ class InsertPeg(Task):
 
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
         return {
+            "focus_pos": data.site_xpos[self._hole_site].copy(),
             "peg_bottom": self.peg_bottom(data).copy(),
             "peg_pos": data.xpos[self._peg].copy(),
             "hole_top": data.site_xpos[self._hole_site].copy(),
@@ -329,6 +332,7 @@ class OpenDrawer(Task):
 
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
         return {
+            "focus_pos": data.site_xpos[self._handle].copy(),
             "handle_pos": data.site_xpos[self._handle].copy(),
             "drawer_opening": self.opening(data),
             "open_target": self.open_success,
