@@ -11,6 +11,7 @@ import pathlib
 
 import numpy as np
 import pytest
+from test_sync_train import tiny_config
 
 from silri_jax import sync_train
 from silri_jax.data import ReplayBuffer
@@ -18,27 +19,14 @@ from silri_jax.data.image_codec import ObservationDecoder
 
 
 def pixel_config(tmp_path: pathlib.Path):
-    c = sync_train.default_config()
-    c.obs_mode = "pixels"
-    c.image_size = 32
-    c.sim = {"max_episode_steps": 30}
-    c.hidden_dims = (16, 16)
-    c.batch_size = 8
-    c.utd = 2
-    c.num_demos = 1
-    c.pretrain_steps = 2
-    c.env_steps = 40
-    c.start_training_after = 20
-    c.eval_every = 0
-    c.eval_episodes = 1
-    c.final_eval_episodes = 1
-    c.log_every = 20
-    c.replay_capacity = 500
-    c.agent_overrides = {"beta_every": 5, "beta_steps": 2,
-                         "encoder": {"backbone": "small_conv"}}
-    c.log_dir = str(tmp_path / "tb")
-    c.save_policy_path = ""
-    return c
+    """The end-to-end test's tiny config with 32x32 cameras and an even smaller budget."""
+    return tiny_config(
+        tmp_path, obs_mode="pixels", image_size=32, sim={"max_episode_steps": 30},
+        batch_size=8, utd=2, num_demos=1, pretrain_steps=2, env_steps=40,
+        start_training_after=20, eval_every=0, final_eval_episodes=1, log_every=20,
+        replay_capacity=500, save_policy_path="",
+        agent_overrides={"beta_every": 5, "beta_steps": 2,
+                         "encoder": {"backbone": "small_conv"}})
 
 
 def test_pixel_training_never_decodes_on_the_host(tmp_path: pathlib.Path) -> None:
