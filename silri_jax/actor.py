@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import signal
 import sys
 import threading
 import time
@@ -346,14 +345,7 @@ def main(argv: list[str]) -> None:
         print(json.dumps(evaluate(config, _POLICY.value)), flush=True)
         return
     actor = Actor(config, _ACTOR_ID.value, trace_path=_TRACE.value)
-    procs.install_stack_dump()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        actor.stop()
-        procs.install_stack_dump(shutdown_deadline_s=SHUTDOWN_STACK_DUMP_S)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    procs.handle_stop_signals(lambda _name: actor.stop(), SHUTDOWN_STACK_DUMP_S)
     print(json.dumps(actor.run()), flush=True)
     sys.exit(0)
 

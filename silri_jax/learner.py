@@ -36,7 +36,6 @@ import faulthandler
 import json
 import logging
 import pathlib
-import signal
 import sys
 import threading
 import time
@@ -522,16 +521,7 @@ def main(argv: list[str]) -> None:
         raise ValueError(f"unexpected arguments: {argv[1:]}")
     learner = Learner(_CONFIG.value, resume=_RESUME.value)
 
-    procs.install_stack_dump()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        # No printing here: the main thread may be inside a write to stdout already.
-        learner.stop(reason=signal.Signals(signum).name)
-        # A stop that takes longer than this writes every thread's stack to the log.
-        procs.install_stack_dump(shutdown_deadline_s=SHUTDOWN_STACK_DUMP_S)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    procs.handle_stop_signals(lambda name: learner.stop(reason=name), SHUTDOWN_STACK_DUMP_S)
     learner.run()
     print(json.dumps(summary(learner)), flush=True)
     sys.exit(0)

@@ -17,7 +17,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 
@@ -69,19 +70,26 @@ def spawn(args: Sequence[str], log_path: str | None = None,
             out.close()
 
 
-# A child that called ``install_stack_dump`` writes every thread's stack to its log on this
+# A child that called ``handle_stop_signals`` writes every thread's stack to its log on this
 # signal; ``stop`` sends it before a SIGKILL, so a hung shutdown leaves its cause behind.
 STACK_DUMP_SIGNAL = signal.SIGUSR1
 
 
-def install_stack_dump(shutdown_deadline_s: float | None = None) -> None:
-    """Makes ``STACK_DUMP_SIGNAL`` dump all threads' stacks to stderr (the child's log).
+def handle_stop_signals(on_stop: Callable[[str], None], dump_after_s: float) -> None:
+    """SIGTERM and SIGINT call ``on_stop(signal name)``; a stop still running
+    ``dump_after_s`` later writes every thread's stack to stderr (the child's log), and
+    ``STACK_DUMP_SIGNAL`` writes them at any time.
 
-    With ``shutdown_deadline_s``, also arms a one-shot dump that long from now: call it when
-    a stop begins, and a stop that overruns says where it is stuck."""
+    ``on_stop`` runs in a signal handler, on the main thread between two bytecodes: it
+    should only set flags (printing could re-enter a write the main thread is in)."""
     faulthandler.register(STACK_DUMP_SIGNAL, all_threads=True, chain=False)
-    if shutdown_deadline_s is not None:
-        faulthandler.dump_traceback_later(shutdown_deadline_s, repeat=False)
+
+    def handler(signum: int, _frame: Any) -> None:
+        on_stop(signal.Signals(signum).name)
+        faulthandler.dump_traceback_later(dump_after_s, repeat=False)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:

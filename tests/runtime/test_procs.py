@@ -9,13 +9,12 @@ import textwrap
 
 from silri_jax.runtime import procs
 
-# Ignores SIGTERM and blocks in a function whose name the dump must show, in a second
-# thread as well as the main one.
+# Its stop does nothing (and its own dump comes late), and it blocks in a function whose
+# name the dump must show, in a second thread as well as the main one.
 _STUCK_CHILD = textwrap.dedent("""
-    import signal, threading, time
+    import threading, time
     from silri_jax.runtime import procs
-    procs.install_stack_dump()
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    procs.handle_stop_signals(lambda name: None, 600.0)
 
     def stuck_in_the_update_thread():
         threading.Event().wait()
@@ -42,7 +41,7 @@ def _wait_for(path, text, timeout=60.0):
     raise AssertionError(f"{text!r} never appeared in {path}")
 
 
-def test_a_child_that_ignores_sigterm_dumps_its_stacks_then_is_killed(tmp_path):
+def test_a_child_that_does_not_stop_dumps_its_stacks_then_is_killed(tmp_path):
     log = tmp_path / "child.log"
     child = procs.spawn([sys.executable, "-c", _STUCK_CHILD], str(log))
     _wait_for(log, "ready")
@@ -55,9 +54,7 @@ def test_a_child_that_ignores_sigterm_dumps_its_stacks_then_is_killed(tmp_path):
 
 def test_a_stop_that_overruns_its_deadline_dumps_the_stacks_by_itself(tmp_path):
     log = tmp_path / "child.log"
-    script = _STUCK_CHILD.replace(
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)",
-        "signal.signal(signal.SIGTERM, lambda *_: procs.install_stack_dump(0.5))")
+    script = _STUCK_CHILD.replace("600.0", "0.5")
     child = procs.spawn([sys.executable, "-c", script], str(log))
     try:
         _wait_for(log, "ready")
