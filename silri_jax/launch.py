@@ -33,18 +33,15 @@ from silri_jax.runtime import procs
 
 def _config_args(argv: list[str]) -> list[str]:
     """The ``--config`` flag and its overrides from the command line, for the children,
-    each as one ``--name=value`` token (absl also accepts ``--name value``)."""
+    each as one token: absl's ``--name value`` becomes ``--name=value``."""
     out, i = [], 0
     while i < len(argv):
-        a = argv[i]
+        a, i = argv[i], i + 1
+        if (a.startswith("--config") and "=" not in a and i < len(argv)
+                and not argv[i].startswith("--")):
+            a, i = f"{a}={argv[i]}", i + 1
         if a.startswith(("--config", "--noconfig.")):
-            if "=" not in a and a.startswith("--config") and i + 1 < len(argv) \
-                    and not argv[i + 1].startswith("--"):
-                out.append(f"{a}={argv[i + 1]}")
-                i += 1
-            else:
-                out.append(a)
-        i += 1
+            out.append(a)
     return out
 
 
