@@ -27,6 +27,11 @@ from silri_jax.envs.sim import scene
 from silri_jax.envs.sim.tasks import TASKS, Task
 
 PROPRIO_DIM = 16  # ee pos 3, ee rot6d 6, ee linear velocity 3, angular velocity 3, gripper 1
+# Ranges the proprio velocities and gripper width normally span, for the state scaling:
+# the TCP moves at most a few tens of cm/s at 10 Hz, and each finger opens 4 cm.
+LINEAR_VELOCITY_RANGE = 0.5  # m/s
+ANGULAR_VELOCITY_RANGE = 2.0  # rad/s
+GRIPPER_WIDTH_RANGE = (0.0, 0.08)  # m
 GRIPPER_OPEN_CTRL, GRIPPER_CLOSED_CTRL = 0.04, 0.0
 
 
@@ -53,6 +58,11 @@ class SimConfig:
     settle_ticks: int = 200
     impedance: ImpedanceParams | None = None
     task_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # Scale the state vector to about [-1, 1] by the range each entry normally spans
+    # (positions: the workspace; see ``PandaSimEnv.state_bounds``). Raw metres put a 3 cm
+    # difference at 0.03 on inputs near 0.5, which networks resolve only slowly; scaled,
+    # SAC on pick_cube learns about three times faster (docs/simulation.md).
+    normalize_state: bool = True
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -126,6 +136,10 @@ class PandaSimEnv(gym.Env):
         )
         self.has_gripper = bool(task_cls.defaults.has_gripper)
         self.state_dim = PROPRIO_DIM + task_cls.object_state_dim
+        self.state_bounds = self._state_bounds()
+        low, high = self.state_bounds
+        self._state_mid = ((high + low) / 2).astype(np.float32)
+        self._state_half = ((high - low) / 2).astype(np.float32)
         obs = {
             specs.STATE_KEY: gym.spaces.Box(-np.inf, np.inf, (self.state_dim,), np.float32)
         }
@@ -248,6 +262,24 @@ class PandaSimEnv(gym.Env):
         )
         return np.concatenate([self._vel[3:], self._vel[:3]])
 
+    def _state_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-entry (low, high) of the state vector's normal range, in its raw units."""
+        ws_low = np.asarray(self.config.resolved("workspace_low"), np.float64)
+        ws_high = np.asarray(self.config.resolved("workspace_high"), np.float64)
+        obj_low, obj_high = self.task.object_state_bounds(ws_low, ws_high)
+        lin, ang = LINEAR_VELOCITY_RANGE, ANGULAR_VELOCITY_RANGE
+        low = np.concatenate(
+            [ws_low, -np.ones(6), -lin * np.ones(3), -ang * np.ones(3),
+             [GRIPPER_WIDTH_RANGE[0]], obj_low]
+        )
+        high = np.concatenate(
+            [ws_high, np.ones(6), lin * np.ones(3), ang * np.ones(3),
+             [GRIPPER_WIDTH_RANGE[1]], obj_high]
+        )
+        if low.shape != (self.state_dim,) or not np.all(high > low):
+            raise ValueError(f"task {self.task.name!r}: state bounds do not match the state")
+        return low, high
+
     def _observation(self) -> dict[str, np.ndarray]:
         d = self.data
         state = np.concatenate(
@@ -259,6 +291,8 @@ class PandaSimEnv(gym.Env):
                 self.task.object_state(self.model, d),
             ]
         ).astype(np.float32)
+        if self.config.normalize_state:
+            state = (state - self._state_mid) / self._state_half
         obs = {specs.STATE_KEY: state}
         if self._renderer is not None:
             for cam, frame in self._renderer.render(d).items():

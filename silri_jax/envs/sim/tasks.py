@@ -60,9 +60,26 @@ class Task(abc.ABC):
         """Implemented by each task."""
 
     @abc.abstractmethod
+    def object_state_bounds(
+        self, workspace_low: np.ndarray, workspace_high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The range each object-state entry normally spans (positions: the workspace),
+        so the env can scale the state to about [-1, 1]; values may leave it."""
+
+    @abc.abstractmethod
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
         """Exact task state for scripted operators, including ``focus_pos``: where the
         task's precision work happens (the cube, the hole, the handle)."""
+
+
+def _unit_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of entries that already live in [-1, 1] (rotation-matrix columns)."""
+    return -np.ones(n), np.ones(n)
+
+
+def _concat_bounds(*parts: tuple[Any, Any]) -> tuple[np.ndarray, np.ndarray]:
+    lows, highs = zip(*parts, strict=True)
+    return np.concatenate(lows).astype(np.float64), np.concatenate(highs).astype(np.float64)
 
 
 def _free_qpos_adr(model: mujoco.MjModel, joint: str) -> int:
@@ -124,6 +141,11 @@ class PickCube(Task):
     def object_state(self, model: mujoco.MjModel, data: mujoco.MjData) -> np.ndarray:
         rot = data.xmat[self._body].reshape(3, 3)
         return np.concatenate([self.cube_pos(data), rotations.mat_to_rot6d(rot)])
+
+    def object_state_bounds(
+        self, workspace_low: np.ndarray, workspace_high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _concat_bounds((workspace_low, workspace_high), _unit_bounds(6))
 
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
         return {
@@ -230,6 +252,12 @@ class InsertPeg(Task):
     def object_state(self, model: mujoco.MjModel, data: mujoco.MjData) -> np.ndarray:
         return np.concatenate([self.peg_bottom(data), data.site_xpos[self._hole_site]])
 
+    def object_state_bounds(
+        self, workspace_low: np.ndarray, workspace_high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        ws = (workspace_low, workspace_high)
+        return _concat_bounds(ws, ws)
+
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
         return {
             "focus_pos": data.site_xpos[self._hole_site].copy(),
@@ -329,6 +357,11 @@ class OpenDrawer(Task):
 
     def object_state(self, model: mujoco.MjModel, data: mujoco.MjData) -> np.ndarray:
         return np.concatenate([data.site_xpos[self._handle], [self.opening(data)]])
+
+    def object_state_bounds(
+        self, workspace_low: np.ndarray, workspace_high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _concat_bounds((workspace_low, workspace_high), (np.zeros(1), [self.travel]))
 
     def privileged(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, Any]:
         return {
