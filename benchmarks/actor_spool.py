@@ -25,6 +25,7 @@ import tempfile
 import time
 
 import numpy as np
+from fake_data import random_obs
 
 from silri_jax.runtime.spool import ActorSpool
 from silri_jax.specs import EnvSpec, pixel_env_spec, state_env_spec
@@ -41,13 +42,8 @@ def make_spec(obs: str, image_size: int) -> EnvSpec:
 def transitions(spec: EnvSpec, n: int, seed: int = 0) -> list[dict]:
     """``n`` distinct transitions shaped like ``spec`` (random frames: no codec shortcut)."""
     rng = np.random.default_rng(seed)
-
-    def obs() -> dict:
-        return {k: (rng.integers(0, 256, s.shape, dtype=np.uint8) if s.dtype == "uint8"
-                    else rng.normal(size=s.shape).astype(np.float32))
-                for k, s in spec.observation.entries.items()}
-
-    return [{"observations": obs(), "next_observations": obs(),
+    return [{"observations": random_obs(spec, None, rng),
+             "next_observations": random_obs(spec, None, rng),
              "actions": rng.uniform(-1, 1, spec.action.dim).astype(np.float32),
              "rewards": -0.05, "terminated": 0, "truncated": 0, "is_intervention": int(i % 3 == 0),
              "episode_ids": 1, "steps": i, "gripper_actions": 1} for i in range(n)]

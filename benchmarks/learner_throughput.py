@@ -35,6 +35,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from fake_data import random_obs
 from peers import run_peer_script
 
 from silri_jax import specs
@@ -43,16 +44,6 @@ from silri_jax.data import MixedSampler, ReplayBuffer
 from silri_jax.data.image_codec import ObservationDecoder
 
 STATE_DIM, ACTION_DIM = 18, 4
-
-
-def random_obs(spec: specs.EnvSpec, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    out = {}
-    for k, s in spec.observation.entries.items():
-        if s.dtype == "uint8":
-            out[k] = rng.integers(0, 256, size=(n, *s.shape), dtype=np.uint8)
-        else:
-            out[k] = rng.normal(size=(n, *s.shape)).astype(np.float32)
-    return out
 
 
 def random_batch(spec: specs.EnvSpec, n: int, rng: np.random.Generator) -> specs.Batch:

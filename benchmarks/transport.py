@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 import numpy as np
+from fake_data import random_obs
 from peers import run_peer_script
 
 from silri_jax.specs import EnvSpec, pixel_env_spec, state_env_spec
@@ -58,9 +59,7 @@ def run_actor(
     spec = make_spec(obs)
     rng = np.random.default_rng(idx)
     pool = 16  # distinct frames, so the data is not constant; a step costs no rendering
-    frames = {k: (rng.integers(0, 256, (pool, *s.shape), dtype=np.uint8) if s.dtype == "uint8"
-                  else rng.normal(size=(pool, *s.shape)).astype(np.float32))
-              for k, s in spec.observation.entries.items()}
+    frames = random_obs(spec, pool, rng)
     client = ActorClient(address, spec, CONFIG_HASH, f"actor-{idx}", max_outbox=2048,
                          params_template=actor_params(0))
     client.ping()
