@@ -10,7 +10,8 @@ import time
 import pytest
 
 SCRIPT = """
-import sys
+import faulthandler, signal, sys
+faulthandler.register(signal.SIGUSR1)  # the test asks for a stack dump if this hangs
 from silri_jax.bridge import Bridge
 run = sys.argv[1]
 b = Bridge("test", run=run)
@@ -33,7 +34,8 @@ print("finished", flush=True)
 @pytest.mark.parametrize("run", ["lockstep", "realtime"])
 def test_sigint_interrupts_blocking_call(run: str) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, run], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SCRIPT, run], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None
@@ -41,12 +43,19 @@ def test_sigint_interrupts_blocking_call(run: str) -> None:
         time.sleep(0.3)  # let the call block
         sent = time.perf_counter()
         proc.send_signal(signal.SIGINT)
-        rc = proc.wait(timeout=20)
+        try:
+            rc = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # where it hangs, for the failure message
+            time.sleep(1.0)
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"no exit 20 s after SIGINT; stdout {out!r}; stacks:\n{err}")
         latency = time.perf_counter() - sent
-        out = proc.stdout.read()
+        out, err = proc.communicate()
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert rc == 3, out
+    assert rc == 3, out + err
     assert "interrupted" in out
     assert latency < 10.0
