@@ -12,6 +12,9 @@ import pytest
 SCRIPT = """
 import faulthandler, signal, sys
 faulthandler.register(signal.SIGUSR1)  # the test asks for a stack dump if this hangs
+# Python keeps SIGINT ignored when its parent ignored it (a background job of a
+# non-interactive shell does): install the usual Ctrl-C handler explicitly.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from silri_jax.bridge import Bridge
 run = sys.argv[1]
 b = Bridge("test", run=run)
