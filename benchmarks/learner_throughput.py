@@ -4,6 +4,7 @@
     python benchmarks/learner_throughput.py --algo silri --obs pixels --backbone small_conv
     python benchmarks/learner_throughput.py --algo silri --obs pixels --backbone small_conv \
         --host_decode
+    python benchmarks/learner_throughput.py --algo silri --obs pixels --replay device
     python benchmarks/learner_throughput.py --algo sac --obs state \
         --peer_python /tmp/lerobot-peer/bin/python
 
@@ -15,8 +16,11 @@ Pixel observations: the learner's own path. Each UTD group is sampled from fille
 ``D_R``/``D_I`` buffers (half each, ``--fill`` transitions, random frames) with
 ``decode=False``, crosses to the device as uint8 in the codec's stored form and is decoded
 inside the compiled update. ``--host_decode`` measures the old path instead: numpy decodes
-on the host and RGB crosses. ``host_sample_ms`` is the host's time per group (gather, plus
-the decode with ``--host_decode``); ``batch_mb`` the bytes of one group as sent.
+on the host and RGB crosses. ``--replay device`` keeps the same buffers on the accelerator
+(``DeviceReplay``) and draws each group inside the compiled update (``DeviceUpdater``):
+nothing is gathered or copied on the host per group. ``host_sample_ms`` is the host's time
+per group (gather, plus the decode with ``--host_decode``); ``batch_mb`` the bytes of one
+group as sent.
 
 ``bytes_per_pixel_transition`` is the replay storage of one transition with two 128x128
 cameras (the codec the learner uses). With ``--peer_python`` the LeRobot peer runs in the
@@ -40,8 +44,15 @@ from peers import run_peer_script
 
 from silri_jax import specs
 from silri_jax.agents import get_config, make_agent
-from silri_jax.data import MixedSampler, ReplayBuffer
+from silri_jax.data import (
+    DeviceMixedSampler,
+    DeviceReplay,
+    DeviceUpdater,
+    MixedSampler,
+    ReplayBuffer,
+)
 from silri_jax.data.image_codec import ObservationDecoder
+from silri_jax.parallel import replicated
 
 STATE_DIM, ACTION_DIM = 18, 4
 
@@ -57,11 +68,13 @@ def random_batch(spec: specs.EnvSpec, n: int, rng: np.random.Generator) -> specs
 
 
 def filled_buffer(
-    spec: specs.EnvSpec, codec: str, n: int, rng: np.random.Generator, interventions: bool
-) -> ReplayBuffer:
-    """A buffer holding one ``n``-step episode of random frames (each frame stored once:
-    every observation is the previous transition's next observation)."""
-    buf = ReplayBuffer(spec, capacity=n, image_codec=codec)
+    spec: specs.EnvSpec, codec: str, n: int, rng: np.random.Generator, interventions: bool,
+    make: Callable[..., Any] = ReplayBuffer,
+) -> Any:
+    """A buffer (``make``: ``ReplayBuffer`` or a ``DeviceReplay`` factory) holding one
+    ``n``-step episode of random frames (each frame stored once: every observation is the
+    previous transition's next observation)."""
+    buf = make(spec, capacity=n, image_codec=codec)
     frames = random_obs(spec, n + 1, rng)
     buf.insert_many(
         obs={k: v[:-1] for k, v in frames.items()},
@@ -97,6 +110,24 @@ def replay_groups(
         return sampler.sample(rng, a.utd, decode=False)
 
     return group
+
+
+def device_replay_updater(
+    spec: specs.EnvSpec, a: argparse.Namespace, rng: np.random.Generator, agent: Any
+) -> DeviceUpdater:
+    """The same filled D_R / D_I as ``replay_groups``, kept on the accelerator: each group
+    is drawn and decoded inside the compiled update (``DeviceUpdater``)."""
+    half = max(a.fill // 2, 1)
+    where = replicated(agent.mesh)
+
+    def make(spec: specs.EnvSpec, capacity: int, image_codec: str) -> DeviceReplay:
+        return DeviceReplay(spec, capacity, image_codec=image_codec, chunk_size=256,
+                            device=where)
+
+    sampler = DeviceMixedSampler(filled_buffer(spec, a.codec, half, rng, False, make),
+                                 filled_buffer(spec, a.codec, half, rng, True, make), a.batch)
+    sampler.storages()  # written to the device before timing
+    return DeviceUpdater(agent, sampler, a.utd)
 
 
 def device_groups(
@@ -146,12 +177,21 @@ def main() -> None:
         help="pixels: decode on the host and send RGB (the old path) instead of decoding "
         "inside the compiled update",
     )
+    p.add_argument(
+        "--replay",
+        default="host",
+        choices=["host", "device"],
+        help="pixels: sample each group on the host and copy it over (host, as the learner "
+        "does today) or keep D_R/D_I on the accelerator and draw inside the update (device)",
+    )
     p.add_argument("--peer_python", default="", help="python of a LeRobot environment")
     p.add_argument("--peer_steps", type=int, default=0, help="peer steps (0: auto)")
     a = p.parse_args()
 
     if a.host_decode and a.obs != "pixels":
         p.error("--host_decode applies to --obs pixels only")
+    if a.replay == "device" and (a.obs != "pixels" or a.host_decode):
+        p.error("--replay device applies to --obs pixels without --host_decode")
     if a.obs == "state":
         spec = specs.state_env_spec(STATE_DIM, ACTION_DIM)
     else:
@@ -163,12 +203,18 @@ def main() -> None:
     state = agent.init(jax.random.PRNGKey(0))
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
-    next_group = replay_groups(spec, a, rng) if a.obs == "pixels" else device_groups(spec, a, rng)
+    updater = None
+    if a.replay == "device":
+        updater = device_replay_updater(spec, a, rng, agent)
+    elif a.obs == "pixels":
+        next_group = replay_groups(spec, a, rng)
+    else:
+        next_group = device_groups(spec, a, rng)
     fill_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     for _ in range(2):
-        state, _ = agent.update(state, *next_group())
+        state, _ = updater(state) if updater else agent.update(state, *next_group())
     jax.block_until_ready(state)
     compile_s = time.perf_counter() - t0
 
@@ -177,11 +223,14 @@ def main() -> None:
     n, sample_s, mb, t0 = 0, 0.0, 0.0, time.perf_counter()
     previous = None
     while True:
-        ts = time.perf_counter()
-        batch, decoder = next_group()
-        sample_s += time.perf_counter() - ts
-        mb = group_mb(batch)
-        state, metrics = agent.update(state, batch, decoder)
+        if updater is not None:  # nothing to sample or copy on the host
+            state, metrics = updater(state)
+        else:
+            ts = time.perf_counter()
+            batch, decoder = next_group()
+            sample_s += time.perf_counter() - ts
+            mb = group_mb(batch)
+            state, metrics = agent.update(state, batch, decoder)
         n += 1
         if previous is not None:
             jax.block_until_ready(previous)
@@ -209,6 +258,7 @@ def main() -> None:
         result.update(
             backbone=a.backbone,
             decode="host" if a.host_decode else "in_update",
+            replay=a.replay,
             host_sample_ms=1e3 * sample_s / n,
             batch_mb=mb,
             fill_s=fill_s,

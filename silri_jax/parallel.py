@@ -33,19 +33,8 @@ def data_parallel(
 ) -> Callable[[Any, Any], tuple[Any, Any]]:
     """``fn(state, batch) -> (state, metrics)`` split over ``mesh`` along the batch's
     ``example_axis`` (1 for [utd, B, ...] groups); state and metrics replicated."""
-    batch_spec = P(*([None] * example_axis), AXIS)
     n = mesh.devices.size
-
-    mapped = jax.shard_map(
-        fn,
-        mesh=mesh,
-        in_specs=(P(), batch_spec),
-        out_specs=(P(), P()),
-        # Without replication checking, gradients w.r.t. the replicated parameters stay
-        # per-device and the losses average them explicitly with pmean (with checking on,
-        # autodiff would psum them implicitly instead).
-        check_vma=False,
-    )
+    mapped = _shard_mapped(fn, mesh, example_axis)
     jitted = jax.jit(mapped, donate_argnums=(0,) if donate_state else ())
 
     def call(state: Any, batch: Any) -> tuple[Any, Any]:
@@ -58,6 +47,57 @@ def data_parallel(
         return jitted(state, batch)
 
     return call
+
+
+def _shard_mapped(fn: Callable[[Any, Any], tuple[Any, Any]], mesh: Mesh,
+                  example_axis: int) -> Callable[[Any, Any], tuple[Any, Any]]:
+    return jax.shard_map(
+        fn,
+        mesh=mesh,
+        in_specs=(P(), _batch_spec(example_axis)),
+        out_specs=(P(), P()),
+        # Without replication checking, gradients w.r.t. the replicated parameters stay
+        # per-device and the losses average them explicitly with pmean (with checking on,
+        # autodiff would psum them implicitly instead).
+        check_vma=False,
+    )
+
+
+def _batch_spec(example_axis: int) -> P:
+    return P(*([None] * example_axis), AXIS)
+
+
+def data_parallel_sampled(
+    fn: Callable[[Any, Any], tuple[Any, Any]],
+    sample: Callable[[Any, jax.Array], Any],
+    mesh: Mesh,
+    example_axis: int = 1,
+    donate_state: bool = True,
+) -> Callable[[Any, Any, jax.Array, Any], tuple[Any, Any]]:
+    """``data_parallel(fn)`` with the batch drawn inside the same compiled call.
+
+    Returns ``call(state, storage, key, step)``: ``sample(storage, fold_in(key, step))``
+    gives the batch (e.g. from replay kept on the accelerator, ``DeviceReplay.sample_fn``),
+    which is then split over ``mesh`` like ``data_parallel``'s. Why: with pixels, a batch
+    gathered on the host and copied over costs more than the update on a fast accelerator;
+    here only a key and a step number cross the host link. ``storage`` must live on the
+    mesh's devices (a single device, or replicated over the mesh); its batch size must be
+    divisible by the number of devices, which the trace checks.
+    """
+    n = mesh.devices.size
+    mapped = _shard_mapped(fn, mesh, example_axis)
+    sharding = NamedSharding(mesh, _batch_spec(example_axis))
+
+    def whole(state: Any, storage: Any, key: jax.Array, step: Any) -> tuple[Any, Any]:
+        batch = sample(storage, jax.random.fold_in(key, step))
+        sizes = {x.shape[example_axis] for x in jax.tree.leaves(batch)}
+        if len(sizes) != 1 or next(iter(sizes)) % n:
+            raise ValueError(f"sampled batch sizes {sorted(sizes)} along axis {example_axis} "
+                             f"must agree and be divisible by the {n} devices")
+        batch = jax.lax.with_sharding_constraint(batch, sharding)
+        return mapped(state, batch)
+
+    return jax.jit(whole, donate_argnums=(0,) if donate_state else ())
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

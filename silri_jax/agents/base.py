@@ -46,7 +46,13 @@ import optax
 
 from silri_jax.data.image_codec import ObservationDecoder
 from silri_jax.networks.encoders import apply_backbone, make_backbone, random_shift
-from silri_jax.parallel import AXIS, data_parallel, make_mesh, replicated
+from silri_jax.parallel import (
+    AXIS,
+    data_parallel,
+    data_parallel_sampled,
+    make_mesh,
+    replicated,
+)
 from silri_jax.specs import GRIPPER_STAY, IMAGE_PREFIX, Batch, EnvSpec, example_batch
 
 Params = Any
@@ -106,6 +112,27 @@ def example_normal(
 
 def pmean(tree: Any, axis_name: str | None) -> Any:
     return jax.lax.pmean(tree, axis_name) if axis_name else tree
+
+
+def batch_pmean(tree: Any, axis_name: str | None) -> Any:
+    """``pmean`` over ``axis_name`` inside a sharded update; unchanged where the axis is
+    not bound (a loss function called on a whole batch, as the loss tests do)."""
+    if not axis_name:
+        return tree
+    try:
+        return jax.lax.pmean(tree, axis_name)
+    except NameError:  # unbound axis: this call already sees the whole batch
+        return tree
+
+
+def bound_axis_size(axis_name: str | None) -> int:
+    """Devices along ``axis_name`` inside a sharded update; 1 where it is not bound."""
+    if not axis_name:
+        return 1
+    try:
+        return int(jax.lax.psum(1, axis_name))
+    except NameError:
+        return 1
 
 
 def batch_size_of(batch: Batch) -> int:
@@ -244,20 +271,39 @@ class Agent(abc.ABC):
 
     # ---- shared pieces ----------------------------------------------------------------------
     def features(
-        self, state_frozen: Mapping, obs: Mapping[str, jax.Array], key: jax.Array | None
+        self,
+        state_frozen: Mapping,
+        obs: Mapping[str, jax.Array],
+        key: jax.Array | None,
+        parts: int = 1,
     ) -> dict[str, jax.Array]:
-        """Backbone features of ``obs`` (random-shift augmented when ``key`` is given)."""
+        """Backbone features of ``obs`` (random-shift augmented when ``key`` is given).
+
+        ``parts``: the leading axis is that many equal blocks, each one a batch split over
+        the devices (``batch_features`` passes obs and next obs as two); each block's
+        shifts are keyed by global position within the block, so they do not depend on
+        how many devices share the batch.
+        """
         if not self.has_images:
             return dict(obs)
         obs = dict(obs)
         if key is not None and self.config.encoder.augment_pad > 0:
             for i, k in enumerate(sorted(k for k in obs if k.startswith(IMAGE_PREFIX))):
-                keys = example_keys(jax.random.fold_in(key, i), obs[k].shape[0], self.axis_name)
+                keys = self._block_keys(jax.random.fold_in(key, i), obs[k].shape[0], parts)
                 obs[k] = jax.vmap(random_shift, in_axes=(0, 0, None))(
                     keys, obs[k], self.config.encoder.augment_pad
                 )
         feats = apply_backbone(self.backbone, state_frozen["backbone"], obs)
         return jax.tree.map(jax.lax.stop_gradient, feats)
+
+    def _block_keys(self, key: jax.Array, n_local: int, parts: int) -> jax.Array:
+        if parts == 1:
+            return example_keys(key, n_local, self.axis_name)
+        if n_local % parts:
+            raise ValueError(f"{n_local} rows do not split into {parts} equal blocks")
+        per = n_local // parts
+        return jnp.concatenate([example_keys(jax.random.fold_in(key, p), per, self.axis_name)
+                                for p in range(parts)])
 
     def batch_features(
         self, state: AgentState, batch: Batch, key: jax.Array
@@ -269,16 +315,22 @@ class Agent(abc.ABC):
             dict(batch["observations"]),
             dict(batch["next_observations"]),
         )
-        feats = self.features(state.frozen, both, key if self.has_images else None)
+        feats = self.features(state.frozen, both, key if self.has_images else None, parts=2)
         return (
             jax.tree.map(lambda x: x[:n], feats),
             jax.tree.map(lambda x: x[n:], feats),
         )
 
     def dropout_rngs(self, key: jax.Array) -> dict[str, jax.Array]:
-        if self.axis_name:
-            key = jax.random.fold_in(key, jax.lax.axis_index(self.axis_name))
+        """The same key on every device: the encoders fold in each example's global
+        position (``network_kwargs``' ``dropout_axis``), so the masks do not depend on
+        the device count."""
         return {"dropout": key}
+
+    def network_kwargs(self) -> dict[str, Any]:
+        """``config.network`` for the heads, plus the axis their dropout masks are keyed
+        along."""
+        return {**dict(self.config.network), "dropout_axis": self.axis_name}
 
     def apply_grads(
         self, state: AgentState, name: str, grads: Params
@@ -367,6 +419,31 @@ class Agent(abc.ABC):
                 body = functools.partial(_decode_then, body, decoder)
             fn = self._compiled[key] = data_parallel(body, self.mesh)
         return fn(state, batch)
+
+    def sampled_entry(
+        self,
+        name: str,
+        sample: Callable[[Any, jax.Array], Batch],
+        decoder: ObservationDecoder | None = None,
+    ) -> Callable[[AgentState, Any, jax.Array, Any], tuple[AgentState, Metrics]]:
+        """Entry point ``name`` compiled together with the draw of its batch.
+
+        Returns ``fn(state, storage, key, step) -> (state, metrics)``, where
+        ``sample(storage, fold_in(key, step))`` gives the [utd, B, ...] batch inside the
+        same compiled call (images in ``decoder``'s stored form when it is given). Used with
+        replay kept on the accelerator (``silri_jax.data.DeviceMixedSampler``), so an
+        update moves no batch across the host link; the result equals ``update`` on the
+        same batch. Keep the returned function: each call of this method compiles anew.
+        """
+        if name not in self._batch_fns:
+            raise ValueError(f"agent {self.name!r} has no batch entry point {name!r}")
+        if decoder is not None and not decoder.image_shapes:
+            decoder = None
+        body = self._batch_fns[name]
+        if decoder is not None:
+            self._check_decoder(decoder)
+            body = functools.partial(_decode_then, body, decoder)
+        return data_parallel_sampled(body, sample, self.mesh)
 
     def _image_shapes(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
         entries = self.spec.observation.entries

@@ -49,7 +49,7 @@ class HgDaggerAgent(Agent):
     batch_source = "intervention"
 
     def _build(self) -> None:
-        cfg, net = self.config, dict(self.config.network)
+        cfg, net = self.config, self.network_kwargs()
         self.modules = {"policy": GaussianPolicy(**net, action_dim=self.action_dim)}
         self.optimizers = {"policy": make_optimizer(cfg.lr, cfg.grad_clip)}
         self.actor_networks = ("policy",)

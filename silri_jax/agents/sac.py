@@ -137,7 +137,7 @@ class SacAgent(ActorCriticAgent):
     actor_networks = ("actor",)
 
     def _build(self) -> None:
-        cfg, net = self.config, dict(self.config.network)
+        cfg, net = self.config, self.network_kwargs()
         self.modules = {
             "actor": TanhGaussianActor(**net, action_dim=self.action_dim),
             "critic": CriticEnsemble(cfg.ensemble_size, **net),

@@ -25,7 +25,9 @@ from silri_jax.agents.base import (
     AgentState,
     Metrics,
     Params,
+    batch_pmean,
     batch_size_of,
+    bound_axis_size,
     example_normal,
     make_optimizer,
     pmean,
@@ -63,10 +65,17 @@ def reduce_sigma(sigma: jax.Array, form: str) -> jax.Array:
     raise ValueError(f"unknown sigma reduction {form!r}; choose 'mean' or 'sum'")
 
 
-def classifier_loss(logits: jax.Array, labels: jax.Array, mask: jax.Array) -> jax.Array:
-    """Cross-entropy averaged over the masked examples (0 when none)."""
+def classifier_loss(logits: jax.Array, labels: jax.Array, mask: jax.Array,
+                    axis_name: str | None = None) -> jax.Array:
+    """Cross-entropy averaged over the masked examples of the whole batch (0 when none).
+
+    With ``axis_name`` the batch is split over devices whose gradients are averaged: each
+    device divides by the global count over the device count, so the average is the
+    global masked mean even when the devices hold different numbers of masked examples
+    (a mixed batch puts the D_R rows on the first devices, the D_I rows on the last)."""
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-    return jnp.sum(ce * mask) / jnp.maximum(jnp.sum(mask), 1.0)
+    mean_count = batch_pmean(jnp.sum(mask), axis_name)  # global count / device count
+    return jnp.sum(ce * mask) / jnp.maximum(mean_count, 1.0 / bound_axis_size(axis_name))
 
 
 def make_losses(agent: SilriAgent) -> dict[str, Any]:
@@ -105,7 +114,8 @@ def make_losses(agent: SilriAgent) -> dict[str, Any]:
         if cfg.normalize_actor_q:
             # Q in units of its batch mean magnitude (as TD3+BC): the imitation term then
             # weighs the same against the critic whatever the reward scale.
-            q = q / jax.lax.stop_gradient(jnp.maximum(jnp.mean(jnp.abs(q)), 1e-3))
+            scale = batch_pmean(jnp.mean(jnp.abs(q)), agent.axis_name)  # whole batch's
+            q = q / jax.lax.stop_gradient(jnp.maximum(scale, 1e-3))
         d = action_distance(mu, mu_beta, cfg.distance)
         loss = jnp.mean((-q + lam * d) / (1.0 + lam))
         return loss, {
@@ -140,7 +150,7 @@ def make_losses(agent: SilriAgent) -> dict[str, Any]:
         params: Params, feats: Mapping, labels: jax.Array, mask: jax.Array, rngs: dict
     ) -> tuple[jax.Array, Metrics]:
         logits = m["gripper"].apply({"params": params}, feats, True, rngs=rngs)
-        loss = classifier_loss(logits, labels, mask)
+        loss = classifier_loss(logits, labels, mask, agent.axis_name)
         return loss, {"gripper_loss": loss}
 
     return {
@@ -200,7 +210,7 @@ class SilriAgent(ActorCriticAgent):
     counter_names = ("beta_updates",)
 
     def _build(self) -> None:
-        cfg, net = self.config, dict(self.config.network)
+        cfg, net = self.config, self.network_kwargs()
         if cfg.distance not in ("squared", "l2"):
             raise ValueError(f"config.distance must be 'squared' or 'l2', got {cfg.distance!r}")
         if cfg.sigma_reduction not in ("mean", "sum"):

@@ -1,6 +1,7 @@
 """Replay for the learner: ``D_R`` / ``D_I`` buffers, mixed batches, image codecs, demos."""
 
 from silri_jax.data.demos import Episode, insert_demos, load_demos, save_demos
+from silri_jax.data.device_mixed import DeviceMixedSampler, DeviceUpdater
 from silri_jax.data.device_replay import DeviceReplay
 from silri_jax.data.image_codec import (
     CODECS,
@@ -15,7 +16,9 @@ from silri_jax.data.replay import ReplayBuffer
 
 __all__ = [
     "CODECS",
+    "DeviceMixedSampler",
     "DeviceReplay",
+    "DeviceUpdater",
     "Episode",
     "ImageCodec",
     "MixedSampler",

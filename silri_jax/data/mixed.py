@@ -18,6 +18,19 @@ import numpy as np
 from silri_jax.data.replay import ReplayBuffer
 
 
+def mixed_split(n_online: int, n_interv: int, batch_size: int, ratio: float) -> tuple[int, int]:
+    """(rows from D_R, rows from D_I) of a ``batch_size`` batch with ``ratio`` from D_I,
+    given the buffers' sizes (the empty-buffer rules of the module docstring)."""
+    if n_online == 0 and n_interv == 0:
+        raise ValueError("cannot sample: both D_R and D_I are empty")
+    if n_interv == 0:
+        return batch_size, 0
+    if n_online == 0:
+        return 0, batch_size
+    from_interv = round(batch_size * ratio)
+    return batch_size - from_interv, from_interv
+
+
 def _concat(a: Any, b: Any, axis: int) -> Any:
     if isinstance(a, dict):
         return {k: _concat(a[k], b[k], axis) for k in a}
@@ -53,15 +66,8 @@ class MixedSampler:
 
     def split(self) -> tuple[int, int]:
         """(rows from D_R, rows from D_I) for the next batch, given which are empty."""
-        n_online, n_interv = len(self.online), len(self.intervention)
-        if n_online == 0 and n_interv == 0:
-            raise ValueError("cannot sample: both D_R and D_I are empty")
-        if n_interv == 0:
-            return self.batch_size, 0
-        if n_online == 0:
-            return 0, self.batch_size
-        from_interv = round(self.batch_size * self.ratio)
-        return self.batch_size - from_interv, from_interv
+        return mixed_split(len(self.online), len(self.intervention), self.batch_size,
+                           self.ratio)
 
     def sample(
         self, rng: np.random.Generator, num_batches: int | None = None, decode: bool = True

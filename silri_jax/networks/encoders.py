@@ -143,6 +143,10 @@ class ObservationEncoder(nn.Module):
     num_spatial_features: int = 8
     dropout_rate: float = 0.1
     encode_state: bool = True
+    # data-parallel axis name when applied inside a sharded update: the dropout mask of
+    # each example is drawn from the "dropout" key folded with the example's position in
+    # the global batch, so N devices drop what one device would (None: local position)
+    dropout_axis: str | None = None
 
     @nn.compact
     def __call__(self, features: Mapping[str, jax.Array], train: bool = False) -> jax.Array:
@@ -152,8 +156,9 @@ class ObservationEncoder(nn.Module):
             name = key.replace("/", "_")
             if key.startswith(IMAGE_PREFIX):
                 x = SpatialLearnedEmbeddings(self.num_spatial_features, name=f"{name}_spatial")(x)
-                if self.dropout_rate > 0:
-                    x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+                if self.dropout_rate > 0 and train:
+                    x = example_dropout(self.make_rng("dropout"), x, self.dropout_rate,
+                                        self.dropout_axis)
             elif not self.encode_state:
                 parts.append(jnp.reshape(x, (x.shape[0], -1)))
                 continue
@@ -161,6 +166,23 @@ class ObservationEncoder(nn.Module):
             x = nn.LayerNorm(name=f"{name}_norm")(x)
             parts.append(nn.tanh(x))
         return jnp.concatenate(parts, axis=-1)
+
+
+def example_dropout(key: jax.Array, x: jax.Array, rate: float,
+                    axis_name: str | None = None) -> jax.Array:
+    """Inverted dropout of ``x`` [B, ...] with one mask per example, drawn from ``key``
+    folded with the example's position in the global batch (the local position plus
+    this device's offset along ``axis_name``): the same masks whatever the device count."""
+    n = x.shape[0]
+    offset = 0
+    if axis_name:
+        try:
+            offset = jax.lax.axis_index(axis_name) * n
+        except NameError:  # not inside a sharded update: the batch is the whole batch
+            offset = 0
+    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(offset + jnp.arange(n))
+    keep = jax.vmap(lambda k: jax.random.bernoulli(k, 1.0 - rate, x.shape[1:]))(keys)
+    return jnp.where(keep, x / (1.0 - rate), jnp.zeros_like(x))
 
 
 def random_shift(key: jax.Array, images: jax.Array, pad: int = 4) -> jax.Array:

@@ -28,14 +28,14 @@ class EncodedMLP(nn.Module):
     use_layer_norm: bool = True
     latent_dim: int = 256
     dropout_rate: float = 0.1
+    dropout_axis: str | None = None
 
     @nn.compact
     def __call__(
         self, features: Features, action: jax.Array | None = None, train: bool = False
     ) -> jax.Array:
-        x = ObservationEncoder(self.latent_dim, dropout_rate=self.dropout_rate, name="encoder")(
-            features, train
-        )
+        x = ObservationEncoder(self.latent_dim, dropout_rate=self.dropout_rate,
+                               dropout_axis=self.dropout_axis, name="encoder")(features, train)
         if action is not None:
             x = jnp.concatenate([x, action], axis=-1)
         return MLP(self.hidden_dims, self.activation, self.use_layer_norm, name="trunk")(x)
@@ -47,6 +47,9 @@ class _TrunkArgs(nn.Module):
     use_layer_norm: bool = True
     latent_dim: int = 256
     dropout_rate: float = 0.1
+    # the data-parallel axis: dropout masks keyed by global example position (see
+    # ObservationEncoder); None outside a sharded update
+    dropout_axis: str | None = None
 
     def trunk(self, name: str = "body") -> EncodedMLP:
         return EncodedMLP(
@@ -55,6 +58,7 @@ class _TrunkArgs(nn.Module):
             self.use_layer_norm,
             self.latent_dim,
             self.dropout_rate,
+            self.dropout_axis,
             name=name,
         )
 
@@ -127,6 +131,7 @@ class CriticEnsemble(nn.Module):
     use_layer_norm: bool = True
     latent_dim: int = 256
     dropout_rate: float = 0.1
+    dropout_axis: str | None = None
 
     @nn.compact
     def __call__(self, features: Features, action: jax.Array, train: bool = False) -> jax.Array:
@@ -144,6 +149,7 @@ class CriticEnsemble(nn.Module):
             self.use_layer_norm,
             self.latent_dim,
             self.dropout_rate,
+            self.dropout_axis,
             name="members",
         )(features, action, train)
 
