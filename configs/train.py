@@ -96,6 +96,11 @@ def _runtime() -> ml_collections.ConfigDict:
     r.run_dir = "runs/train"
     # capacity of D_R and of D_I (transitions)
     r.replay_capacity = 200_000
+    # also keep D_R and D_I on the accelerator and draw each update's batch there, inside
+    # the compiled update (DeviceReplay; the host buffers stay for checkpoints, beta and
+    # pre-training). For pixel learners on a GPU, where gathering and copying a batch on
+    # the host costs more than the update; off: batches are gathered on the host
+    r.replay_on_device = False
     # transitions in D_R before the first update
     r.start_training_after = 200
     # cap on update calls per second (0: as fast as possible); leaves CPU to the actors

@@ -49,7 +49,14 @@ import numpy as np
 from silri_jax import sync_train as st
 from silri_jax.agents.base import AgentState
 from silri_jax.checkpoint import Checkpointer
-from silri_jax.data import ReplayBuffer, insert_demos
+from silri_jax.data import (
+    DeviceMixedSampler,
+    DeviceReplay,
+    DeviceUpdater,
+    ReplayBuffer,
+    insert_demos,
+)
+from silri_jax.parallel import replicated
 from silri_jax.runtime import pacing, procs, setup
 from silri_jax.runtime.wal import WriteAheadLog
 from silri_jax.transport import codec
@@ -113,6 +120,8 @@ class Learner:
         self._last_beta: dict[str, float] = {}
         self.params_version = 0
         self.resumed_step: int | None = None
+        self._mirror_r: DeviceReplay | None = None
+        self._mirror_i: DeviceReplay | None = None
 
         steps = self.ckpt.all_steps()
         if steps and not resume:
@@ -133,6 +142,24 @@ class Learner:
             self._replay_wal()
         if self.resumed_step is None:
             self._offline_start()
+        # The accelerator's copy of D_R / D_I starts as the host buffers after demos,
+        # checkpoint and write-ahead log; from here every insert goes to both.
+        self.device_updater = self._make_device_updater() if r.replay_on_device else None
+
+    def _make_device_updater(self) -> DeviceUpdater:
+        where = replicated(self.agent.mesh)
+        mirrors = []
+        for host, used in ((self.d_r, self.agent.batch_source == "mixed"), (self.d_i, True)):
+            # batches of an agent that learns from D_I only never read D_R: a 1-row stub
+            cap = host.capacity if used else 1
+            dev = DeviceReplay(self.spec, cap, image_codec=host.codec, device=where)
+            if used:
+                dev.copy_from(host)
+            mirrors.append(dev)
+        self._mirror_r = mirrors[0] if self.agent.batch_source == "mixed" else None
+        self._mirror_i = mirrors[1]
+        sampler = DeviceMixedSampler(mirrors[0], mirrors[1], int(self.acfg.batch_size))
+        return DeviceUpdater(self.agent, sampler, int(self.acfg.utd), seed=self.seed)
 
     # ------------------------------------------------------------------ start-up
     def _offline_start(self) -> None:
@@ -220,6 +247,8 @@ class Learner:
                     d["truncated"], d["next_observations"], d["is_intervention"],
                     d["episode_ids"], d["steps"], d.get("gripper_actions"))
             self.d_r.insert_many(*cols)
+            if self._mirror_r is not None:
+                self._mirror_r.insert_many(*cols)
             k = int(interv.sum())
             if k and self.interventions_to_d_i:
                 idx = np.flatnonzero(interv)
@@ -228,6 +257,8 @@ class Learner:
                 if d.get("gripper_actions") is None:
                     sub.append(None)
                 self.d_i.insert_many(*sub)
+                if self._mirror_i is not None:
+                    self._mirror_i.insert_many(*sub)
             self.acked[batch.actor_id] = batch.last_seq
             self.counts["env_steps"] += len(batch)
             self.counts["interventions"] += k
@@ -274,7 +305,11 @@ class Learner:
                 if wait > 0:
                     time.sleep(wait)
                 last_t = time.monotonic()
-            self.state, metrics = self.agent.update(self.state, *self.sampler.sample(self.rng))
+            if self.device_updater is not None:
+                self.state, metrics = self.device_updater(self.state)
+            else:
+                self.state, metrics = self.agent.update(self.state,
+                                                        *self.sampler.sample(self.rng))
             self.counts["updates"] += 1
             self.server.notify_progress()
             if self.counts["updates"] % 10 == 0:

@@ -25,6 +25,7 @@ so it composes into a jitted update (``lax.scan`` over UTD groups included).
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Callable, Mapping
@@ -35,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from silri_jax.data.image_codec import ImageCodec, ObservationDecoder, get_codec
-from silri_jax.data.replay import DEFAULT_FRAME_RATIO
+from silri_jax.data.replay import DEFAULT_FRAME_RATIO, ReplayBuffer
 from silri_jax.data.ring import RingIndex
 from silri_jax.data.transitions import (
     TransitionChunk,
@@ -223,6 +224,39 @@ class DeviceReplay:
         }
         self._storage = self._write(self._storage, jax.device_put(update, self.device))
         self._last_next_obs = {k: v[-1].copy() for k, v in chunk.next_observations.items()}
+
+    def copy_from(self, host: ReplayBuffer) -> None:
+        """Replaces the contents with ``host``'s, exactly (the layouts are the same): how a
+        learner that restored its host buffers from a checkpoint rebuilds this copy.
+
+        ``host`` must have the same spec, capacity, codec and frame ring. Call from the
+        thread that runs the update; staged transitions are dropped.
+        """
+        if host.spec != self.spec or host.capacity != self.capacity:
+            raise ValueError("copy_from: the host buffer's spec or capacity differs")
+        if host.codec.name != self.codec.name:
+            raise ValueError(f"copy_from: host codec {host.codec.name!r}, this one "
+                             f"{self.codec.name!r}")
+        if host._index.frame_capacity != self._index.frame_capacity:
+            raise ValueError("copy_from: the host buffer's frame ring has another size")
+        with host._lock:
+            index = copy.deepcopy(host._index)
+            fc = index.frame_capacity
+            storage = {
+                "frames": {k: np.array(host._frames[k]) for k in self._frame_specs},
+                "data": {k: np.asarray(host._data[k]).astype(dtype)
+                         for k, (_, dtype) in self._data_specs.items()},
+                "obs_frame": (index.obs_frame % fc).astype(np.int32),
+                "next_frame": (index.next_frame % fc).astype(np.int32),
+                "start_slot": np.int32(index.start % self.capacity),
+                "size": np.int32(len(index)),
+            }
+            last = (None if host._last_next_obs is None
+                    else {k: np.array(v) for k, v in host._last_next_obs.items()})
+        with self._lock:
+            self._pending, self._pending_len = [], 0
+            self._storage = jax.device_put(storage, self.device)
+            self._index, self._last_next_obs = index, last
 
     # ----------------------------------------------------------------- sample
     def sample_fn(
