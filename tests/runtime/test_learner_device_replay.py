@@ -89,3 +89,42 @@ def test_off_by_default(tmp_path, demos):
         assert learner.device_updater is None and learner._mirror_r is None
     finally:
         learner.wal.close()
+
+
+def test_pixel_learner_draws_stored_frames_on_the_device(tmp_path):
+    """Two 32x32 cameras: the copy holds the yuv420 frames and the update decodes them."""
+    from tests.runtime import tiny_pixels_config
+
+    c = tiny_pixels_config.get_config()
+    c.runtime.run_dir = str(tmp_path)
+    c.runtime.replay_on_device = True
+    learner = Learner(c, quiet=True)
+    try:
+        spec = learner.spec
+        assert spec.observation.image_keys
+        rng = np.random.default_rng(0)
+        n = 20
+        frames = {k: (rng.integers(0, 256, (n + 1, *s.shape), dtype=np.uint8)
+                      if k in spec.observation.image_keys
+                      else rng.normal(size=(n + 1, *s.shape)).astype(np.float32))
+                  for k, s in spec.observation.entries.items()}
+        data = {"observations": {k: v[:-1] for k, v in frames.items()},
+                "next_observations": {k: v[1:] for k, v in frames.items()},
+                "actions": rng.uniform(-1, 1, (n, spec.action.dim)).astype(np.float32),
+                "rewards": rng.normal(size=n).astype(np.float32),
+                "terminated": np.zeros(n, np.uint8), "truncated": np.zeros(n, np.uint8),
+                "is_intervention": (np.arange(n) % 2).astype(np.uint8),
+                "episode_ids": np.full(n, 3, np.int64), "steps": np.arange(n),
+                "gripper_actions": np.ones(n, np.int32)}
+        learner._insert(codec.DecodedBatch("a0", 1, data), log_it=False)
+        learner.device_updater.sampler.storages()
+        _same(learner._mirror_r, learner.d_r)
+        _same(learner._mirror_i, learner.d_i)
+        before = jax.tree.map(np.asarray, learner.state.params["critic"])
+        learner.state, metrics = learner.device_updater(learner.state)
+        assert np.isfinite(float(metrics["critic_loss"]))
+        after = jax.tree.map(np.asarray, learner.state.params["critic"])
+        assert any(not np.array_equal(a, b) for a, b in
+                   zip(jax.tree.leaves(before), jax.tree.leaves(after), strict=True))
+    finally:
+        learner.wal.close()
