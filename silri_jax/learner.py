@@ -148,17 +148,19 @@ class Learner:
 
     def _make_device_updater(self) -> DeviceUpdater:
         where = replicated(self.agent.mesh)
-        mirrors = []
-        for host, used in ((self.d_r, self.agent.batch_source == "mixed"), (self.d_i, True)):
-            # batches of an agent that learns from D_I only never read D_R: a 1-row stub
-            cap = host.capacity if used else 1
-            dev = DeviceReplay(self.spec, cap, image_codec=host.codec, device=where)
-            if used:
-                dev.copy_from(host)
-            mirrors.append(dev)
-        self._mirror_r = mirrors[0] if self.agent.batch_source == "mixed" else None
-        self._mirror_i = mirrors[1]
-        sampler = DeviceMixedSampler(mirrors[0], mirrors[1], int(self.acfg.batch_size))
+
+        def on_device(host: ReplayBuffer, capacity: int) -> DeviceReplay:
+            return DeviceReplay(self.spec, capacity, image_codec=host.codec,
+                                frame_ratio=host.frame_ratio, device=where)
+
+        self._mirror_i = on_device(self.d_i, self.d_i.capacity)
+        self._mirror_i.copy_from(self.d_i)
+        if self.agent.batch_source == "mixed":
+            self._mirror_r = online = on_device(self.d_r, self.d_r.capacity)
+            self._mirror_r.copy_from(self.d_r)
+        else:  # batches from D_I only: an empty D_R never enters the split
+            online = on_device(self.d_r, 1)
+        sampler = DeviceMixedSampler(online, self._mirror_i, int(self.acfg.batch_size))
         return DeviceUpdater(self.agent, sampler, int(self.acfg.utd), seed=self.seed)
 
     # ------------------------------------------------------------------ start-up

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -38,15 +39,20 @@ def data_parallel(
     jitted = jax.jit(mapped, donate_argnums=(0,) if donate_state else ())
 
     def call(state: Any, batch: Any) -> tuple[Any, Any]:
-        sizes = {x.shape[example_axis] for x in jax.tree.leaves(batch)}
-        if len(sizes) != 1:
-            raise ValueError(f"batch leaves disagree on the example axis: sizes {sorted(sizes)}")
-        (size,) = sizes
-        if size % n:
-            raise ValueError(f"batch size {size} is not divisible by the {n} local devices")
+        _check_split(batch, example_axis, n)
         return jitted(state, batch)
 
     return call
+
+
+def _check_split(batch: Any, example_axis: int, n: int) -> None:
+    """The batch's leaves agree on the example axis, and it splits over ``n`` devices."""
+    sizes = {x.shape[example_axis] for x in jax.tree.leaves(batch)}
+    if len(sizes) != 1:
+        raise ValueError(f"batch leaves disagree on the example axis: sizes {sorted(sizes)}")
+    (size,) = sizes
+    if size % n:
+        raise ValueError(f"batch size {size} is not divisible by the {n} local devices")
 
 
 def _shard_mapped(fn: Callable[[Any, Any], tuple[Any, Any]], mesh: Mesh,
@@ -90,14 +96,38 @@ def data_parallel_sampled(
 
     def whole(state: Any, storage: Any, key: jax.Array, step: Any) -> tuple[Any, Any]:
         batch = sample(storage, jax.random.fold_in(key, step))
-        sizes = {x.shape[example_axis] for x in jax.tree.leaves(batch)}
-        if len(sizes) != 1 or next(iter(sizes)) % n:
-            raise ValueError(f"sampled batch sizes {sorted(sizes)} along axis {example_axis} "
-                             f"must agree and be divisible by the {n} devices")
+        _check_split(batch, example_axis, n)  # shapes are static: checked while tracing
         batch = jax.lax.with_sharding_constraint(batch, sharding)
         return mapped(state, batch)
 
     return jax.jit(whole, donate_argnums=(0,) if donate_state else ())
+
+
+def bound_axis(axis_name: str | None) -> str | None:
+    """``axis_name`` when the current trace runs under a ``shard_map`` over it, else None.
+
+    Why: the losses and encoders are also called on a whole batch outside a sharded update
+    (the loss tests do); there the collectives over the axis have nothing to reduce.
+    """
+    if not axis_name:
+        return None
+    try:
+        jax.lax.axis_index(axis_name)
+    except NameError:  # unbound axis
+        return None
+    return axis_name
+
+
+def example_keys(key: jax.Array, n_local: int, axis_name: str | None) -> jax.Array:
+    """One key per example, indexed by the example's position in the *global* batch.
+
+    Noise drawn from these keys is the same whether the batch sits on one device or is
+    split over N, which is what makes N-device updates equal 1-device updates.
+    """
+    axis = bound_axis(axis_name)
+    offset = jax.lax.axis_index(axis) * n_local if axis else 0
+    idx = offset + jnp.arange(n_local)
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

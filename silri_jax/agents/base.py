@@ -50,6 +50,7 @@ from silri_jax.parallel import (
     AXIS,
     data_parallel,
     data_parallel_sampled,
+    example_keys,
     make_mesh,
     replicated,
 )
@@ -92,17 +93,6 @@ def polyak(target: Params, online: Params, tau: float) -> Params:
     return jax.tree.map(lambda t, o: (1.0 - tau) * t + tau * o, target, online)
 
 
-def example_keys(key: jax.Array, n_local: int, axis_name: str | None) -> jax.Array:
-    """One key per example, indexed by the example's position in the *global* batch.
-
-    Noise drawn from these keys is the same whether the batch sits on one device or is
-    split over N, which is what makes N-device updates equal 1-device updates.
-    """
-    offset = jax.lax.axis_index(axis_name) * n_local if axis_name else 0
-    idx = offset + jnp.arange(n_local)
-    return jax.vmap(lambda i: jax.random.fold_in(key, i))(idx)
-
-
 def example_normal(
     key: jax.Array, n_local: int, shape: tuple[int, ...], axis_name: str | None
 ) -> jax.Array:
@@ -112,27 +102,6 @@ def example_normal(
 
 def pmean(tree: Any, axis_name: str | None) -> Any:
     return jax.lax.pmean(tree, axis_name) if axis_name else tree
-
-
-def batch_pmean(tree: Any, axis_name: str | None) -> Any:
-    """``pmean`` over ``axis_name`` inside a sharded update; unchanged where the axis is
-    not bound (a loss function called on a whole batch, as the loss tests do)."""
-    if not axis_name:
-        return tree
-    try:
-        return jax.lax.pmean(tree, axis_name)
-    except NameError:  # unbound axis: this call already sees the whole batch
-        return tree
-
-
-def bound_axis_size(axis_name: str | None) -> int:
-    """Devices along ``axis_name`` inside a sharded update; 1 where it is not bound."""
-    if not axis_name:
-        return 1
-    try:
-        return int(jax.lax.psum(1, axis_name))
-    except NameError:
-        return 1
 
 
 def batch_size_of(batch: Batch) -> int:

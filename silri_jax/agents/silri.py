@@ -25,9 +25,7 @@ from silri_jax.agents.base import (
     AgentState,
     Metrics,
     Params,
-    batch_pmean,
     batch_size_of,
-    bound_axis_size,
     example_normal,
     make_optimizer,
     pmean,
@@ -43,6 +41,7 @@ from silri_jax.networks import (
     LagrangeNetwork,
 )
 from silri_jax.networks.distributions import gaussian_log_prob
+from silri_jax.parallel import bound_axis
 from silri_jax.specs import Batch
 
 
@@ -69,13 +68,15 @@ def classifier_loss(logits: jax.Array, labels: jax.Array, mask: jax.Array,
                     axis_name: str | None = None) -> jax.Array:
     """Cross-entropy averaged over the masked examples of the whole batch (0 when none).
 
-    With ``axis_name`` the batch is split over devices whose gradients are averaged: each
-    device divides by the global count over the device count, so the average is the
+    With ``axis_name`` bound, the batch is split over devices whose gradients are averaged:
+    each device scales its masked sum by devices / global count, so the average is the
     global masked mean even when the devices hold different numbers of masked examples
     (a mixed batch puts the D_R rows on the first devices, the D_I rows on the last)."""
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-    mean_count = batch_pmean(jnp.sum(mask), axis_name)  # global count / device count
-    return jnp.sum(ce * mask) / jnp.maximum(mean_count, 1.0 / bound_axis_size(axis_name))
+    axis = bound_axis(axis_name)
+    count = jax.lax.psum(jnp.sum(mask), axis) if axis else jnp.sum(mask)
+    devices = jax.lax.psum(1, axis) if axis else 1
+    return devices * jnp.sum(ce * mask) / jnp.maximum(count, 1.0)
 
 
 def make_losses(agent: SilriAgent) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def make_losses(agent: SilriAgent) -> dict[str, Any]:
         if cfg.normalize_actor_q:
             # Q in units of its batch mean magnitude (as TD3+BC): the imitation term then
             # weighs the same against the critic whatever the reward scale.
-            scale = batch_pmean(jnp.mean(jnp.abs(q)), agent.axis_name)  # whole batch's
+            scale = pmean(jnp.mean(jnp.abs(q)), bound_axis(agent.axis_name))  # whole batch
             q = q / jax.lax.stop_gradient(jnp.maximum(scale, 1e-3))
         d = action_distance(mu, mu_beta, cfg.distance)
         loss = jnp.mean((-q + lam * d) / (1.0 + lam))

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from silri_jax.data.device_replay import DeviceReplay, Storage
-from silri_jax.data.mixed import mixed_split
+from silri_jax.data.mixed import check_pair, mixed_split
 
 SampleFn = Callable[[tuple[Storage, Storage], jax.Array], dict[str, Any]]
 
@@ -34,14 +34,7 @@ class DeviceMixedSampler:
 
     def __init__(self, online: DeviceReplay, intervention: DeviceReplay,
                  batch_size: int = 256, ratio: float = 0.5) -> None:
-        if not 0.0 <= ratio <= 1.0:
-            raise ValueError(f"ratio must be in [0, 1], got {ratio}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        if online.spec != intervention.spec:
-            raise ValueError("online and intervention buffers have different specs")
-        if online.decoder != intervention.decoder:
-            raise ValueError("online and intervention buffers use different image codecs")
+        check_pair(online, intervention, batch_size, ratio)
         self.online, self.intervention = online, intervention
         self.batch_size, self.ratio = int(batch_size), float(ratio)
         self.decoder = online.decoder
@@ -94,11 +87,6 @@ class DeviceUpdater:
         self._key = jax.random.PRNGKey(seed)
         self._calls = 0
         self._compiled: dict[tuple[int, int], Callable[..., Any]] = {}
-
-    def ready(self) -> bool:
-        """Whether a batch can be drawn (some transition written to either buffer)."""
-        self.sampler.storages()
-        return len(self.sampler.online) + len(self.sampler.intervention) > 0
 
     def compiled(self, split: tuple[int, int]) -> Callable[..., Any]:
         """The compiled ``fn(state, storages, key, step)`` for ``split`` (built once)."""

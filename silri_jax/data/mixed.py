@@ -31,6 +31,18 @@ def mixed_split(n_online: int, n_interv: int, batch_size: int, ratio: float) -> 
     return batch_size - from_interv, from_interv
 
 
+def check_pair(online: Any, intervention: Any, batch_size: int, ratio: float) -> None:
+    """Refuses a D_R / D_I pair that cannot make one batch (host or device buffers)."""
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"ratio must be in [0, 1], got {ratio}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if online.spec != intervention.spec:
+        raise ValueError("online and intervention buffers have different specs")
+    if online.decoder != intervention.decoder:
+        raise ValueError("online and intervention buffers use different image codecs")
+
+
 def _concat(a: Any, b: Any, axis: int) -> Any:
     if isinstance(a, dict):
         return {k: _concat(a[k], b[k], axis) for k in a}
@@ -50,14 +62,7 @@ class MixedSampler:
         batch_size: int = 256,
         ratio: float = 0.5,
     ) -> None:
-        if not 0.0 <= ratio <= 1.0:
-            raise ValueError(f"ratio must be in [0, 1], got {ratio}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        if online.spec != intervention.spec:
-            raise ValueError("online and intervention buffers have different specs")
-        if online.decoder != intervention.decoder:
-            raise ValueError("online and intervention buffers use different image codecs")
+        check_pair(online, intervention, batch_size, ratio)
         self.online = online
         self.intervention = intervention
         self.batch_size = int(batch_size)

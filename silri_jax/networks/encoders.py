@@ -15,6 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from silri_jax.parallel import example_keys
 from silri_jax.specs import IMAGE_PREFIX
 
 IMAGENET_MEAN = jnp.array([0.485, 0.456, 0.406], jnp.float32)
@@ -173,14 +174,7 @@ def example_dropout(key: jax.Array, x: jax.Array, rate: float,
     """Inverted dropout of ``x`` [B, ...] with one mask per example, drawn from ``key``
     folded with the example's position in the global batch (the local position plus
     this device's offset along ``axis_name``): the same masks whatever the device count."""
-    n = x.shape[0]
-    offset = 0
-    if axis_name:
-        try:
-            offset = jax.lax.axis_index(axis_name) * n
-        except NameError:  # not inside a sharded update: the batch is the whole batch
-            offset = 0
-    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(offset + jnp.arange(n))
+    keys = example_keys(key, x.shape[0], axis_name)
     keep = jax.vmap(lambda k: jax.random.bernoulli(k, 1.0 - rate, x.shape[1:]))(keys)
     return jnp.where(keep, x / (1.0 - rate), jnp.zeros_like(x))
 

@@ -17,7 +17,7 @@ import jax
 import numpy as np
 import pytest
 from conftest import tiny_config
-from test_encoded_batches import assert_same_tree
+from test_encoded_batches import assert_same_tree, pixel_spec, random_rows
 
 from silri_jax import specs
 from silri_jax.agents import make_agent
@@ -29,30 +29,10 @@ from silri_jax.data import (
     ReplayBuffer,
 )
 
-IMAGE = 16
-STATE_DIM, ACTION_DIM = 5, 3
-
-
-def pixel_spec() -> specs.EnvSpec:
-    return specs.pixel_env_spec(STATE_DIM, ACTION_DIM, ("front", "wrist"), IMAGE, True)
-
 
 def fill(bufs, spec: specs.EnvSpec, n: int, seed: int, interv: bool) -> None:
-    """The same ``n`` transitions (random colour frames, so a wrong decode shows) into
-    every buffer of ``bufs``."""
-    rng = np.random.default_rng(seed)
-
-    def obs() -> dict[str, np.ndarray]:
-        o = spec.observation.zeros()
-        o["state"][:] = rng.normal(size=STATE_DIM)
-        for k in spec.observation.image_keys:
-            o[k] = rng.integers(0, 256, size=(IMAGE, IMAGE, 3), dtype=np.uint8)
-        return o
-
-    for t in range(n):
-        row = (obs(), rng.uniform(-0.9, 0.9, ACTION_DIM).astype(np.float32),
-               float(rng.normal()), t == n - 1, False, obs(), interv, seed, t,
-               int(rng.integers(0, 3)))
+    """The same ``n`` random transitions into every buffer of ``bufs``."""
+    for row in random_rows(spec, n, seed, interv):
         for buf in bufs:
             buf.insert(*row)
 

@@ -30,11 +30,10 @@ def pixel_spec() -> specs.EnvSpec:
     return specs.pixel_env_spec(STATE_DIM, ACTION_DIM, ("front", "wrist"), IMAGE, True)
 
 
-def filled_buffer(spec: specs.EnvSpec, n: int, seed: int, interv: bool) -> ReplayBuffer:
-    """A buffer of ``n`` transitions with colourful random frames (chroma is lossy, so
-    grey frames would hide a decode that differs between host and device)."""
+def random_rows(spec: specs.EnvSpec, n: int, seed: int, interv: bool) -> list[tuple]:
+    """``n`` transitions as ``insert`` arguments, with colourful random frames (chroma is
+    lossy, so grey frames would hide a decode that differs between host and device)."""
     rng = np.random.default_rng(seed)
-    buf = ReplayBuffer(spec, capacity=64)
 
     def obs() -> dict[str, np.ndarray]:
         o = spec.observation.zeros()
@@ -43,10 +42,16 @@ def filled_buffer(spec: specs.EnvSpec, n: int, seed: int, interv: bool) -> Repla
             o[k] = rng.integers(0, 256, size=(IMAGE, IMAGE, 3), dtype=np.uint8)
         return o
 
-    for t in range(n):
-        buf.insert(obs(), rng.uniform(-0.9, 0.9, ACTION_DIM).astype(np.float32),
-                   float(rng.normal()), t == n - 1, False, obs(), interv, 0, t,
-                   int(rng.integers(0, 3)))
+    return [(obs(), rng.uniform(-0.9, 0.9, ACTION_DIM).astype(np.float32),
+             float(rng.normal()), t == n - 1, False, obs(), interv, 0, t,
+             int(rng.integers(0, 3))) for t in range(n)]
+
+
+def filled_buffer(spec: specs.EnvSpec, n: int, seed: int, interv: bool) -> ReplayBuffer:
+    """A host buffer of ``random_rows``."""
+    buf = ReplayBuffer(spec, capacity=64)
+    for row in random_rows(spec, n, seed, interv):
+        buf.insert(*row)
     return buf
 
 
