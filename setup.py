@@ -89,6 +89,7 @@ setup(
         "ml-collections>=0.1.1",
         "mujoco==4.0.0",
         "gymnasium>=1.0",
+        "matplotlib>=3.8",
     ],
     extras_require={
         # The C++ unit tests (ctest, driven from pytest) configure CMake with this
@@ -99,12 +100,14 @@ setup(
             "pytest-timeout",
             "ruff",
             "grpcio-tools>=1.66",
-            "matplotlib",
             "cmake>=3.22",
             "ninja",
             "pybind11>=2.12",
             "cmeel-eigen>=3.4",
         ],
+        # TensorBoard itself, to browse the event files every run writes (tensorboardX
+        # writes them without it): tensorboard --logdir runs/
+        "tensorboard": ["tensorboard>=2.16"],
     },
     ext_modules=ext_modules,
     cmdclass={"build_ext": CMakeBuild},

@@ -63,6 +63,7 @@ def build_config(task: str, algo: str, operator: str, seed: int, env_steps: int,
     c = sync_train.default_config()
     c.task, c.algo, c.obs_mode = task, algo, obs_mode
     c.operator_profile, c.seed, c.env_steps = operator, int(seed), int(env_steps)
+    c.demo_profile = "expert"  # the studies' demonstrations (docs/sample_efficiency.md)
     c.eval_every, c.eval_episodes = int(eval_every), int(eval_episodes)
     c.final_eval_episodes = int(eval_episodes)
     c.log_every = min(int(c.log_every), int(eval_every))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from silri_jax.agents.config import override_section
+
 
 def get_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
@@ -38,14 +40,17 @@ def get_config() -> ml_collections.ConfigDict:
     # pre-training steps on the demonstrations, where the agent has pre-training
     # (SiLRI: beta and a BC actor); -1 keeps the agent's default
     c.pretrain_steps = 1000
-    # further agent config overrides, applied last; a field the agent lacks is an error
-    c.agent_overrides = ml_collections.ConfigDict()
+    # every other field of the agent config (silri_jax/agents/config.py) with its default:
+    # set one with --config.agent_overrides.<field>=<value>; the fields that differ from
+    # the defaults are applied (also to another --config.algo that has them)
+    c.agent_overrides = override_section(c.algo)
 
     # ---- human in the loop -----------------------------------------------------------------
-    # simulated operator's skill profile for interventions: expert, skilled or unskilled
-    c.operator_profile = "skilled"
-    # profile that records the offline demonstrations
-    c.demo_profile = "expert"
+    # simulated operator's skill profile for interventions: expert, skilled, novice or
+    # unskilled (the novice alone succeeds in about half of the pick_cube episodes)
+    c.operator_profile = "novice"
+    # profile that records the offline demonstrations (its successful episodes only)
+    c.demo_profile = "novice"
     # let the operator intervene during online training (off: pure RL after the demos)
     c.intervention = True
     # demonstrations recorded into D_I before training (the papers use 20)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
+from silri_jax.agents.config import override_section
+
 VARIANTS = (
     "silri_pick_cube_state",
     "silri_pick_cube_pixels",
@@ -41,8 +43,8 @@ def _agent() -> ml_collections.ConfigDict:
     # pre-training steps on the demonstrations (SiLRI: beta and a BC actor); -1 keeps the
     # agent's default
     a.pretrain_steps = 1000
-    # further agent config overrides (e.g. {"discount": 0.9}); a field the agent lacks is
-    # an error
+    # every other field of the algorithm's agent config (silri_jax/agents/config.py),
+    # filled with its defaults: set one with --config.agent.overrides.<field>=<value>
     a.overrides = ml_collections.ConfigDict()
     return a
 
@@ -62,8 +64,10 @@ def _task() -> ml_collections.ConfigDict:
     # "simulated" (silri_jax.operators.SimulatedOperator) or "<module>:<factory>" called
     # as factory(profile=..., seed=...) for tasks without a simulated operator
     t.operator = "simulated"
-    # operator skill profile for interventions: expert, skilled or unskilled
-    t.operator_profile = "skilled"
+    # operator skill profile for interventions: expert, skilled, novice or unskilled
+    # (silri_jax/operators/profiles.py). The novice alone succeeds in about half of the
+    # pick_cube episodes: the learned policy is measured against it
+    t.operator_profile = "novice"
     return t
 
 
@@ -73,8 +77,9 @@ def _demos() -> ml_collections.ConfigDict:
     d.path = ""
     # demonstrations recorded by the simulated operator when no file is given (0: none)
     d.num = 20
-    # operator profile that records them
-    d.profile = "expert"
+    # operator profile that records them (only its successful episodes are kept): the
+    # same imperfect operator that intervenes
+    d.profile = "novice"
     return d
 
 
@@ -84,9 +89,11 @@ def _runtime() -> ml_collections.ConfigDict:
     r.address = "127.0.0.1:50551"
     # shared secret (any non-loopback address requires one); empty: none
     r.token = ""
-    # TLS for the learner (PEM cert + key) and the CA the actors trust; empty: plain TCP
+    # TLS: the learner's certificate (PEM); empty: plain TCP
     r.tls_cert = ""
+    # TLS: the learner's private key (PEM), with tls_cert
     r.tls_key = ""
+    # TLS: the certificate authority the actors trust (PEM); empty: plain TCP
     r.tls_root_cert = ""
     # largest gRPC message (bytes); larger params are chunked, larger batches split
     r.max_message_bytes = 16 * 1024 * 1024
@@ -134,8 +141,9 @@ def _runtime() -> ml_collections.ConfigDict:
     r.num_actors = 1
     # actor: unacknowledged transitions kept at most before send blocks
     r.max_outbox = 4096
-    # actor: transitions per streamed batch at most, and how long a batch may wait
+    # actor: transitions per streamed batch at most
     r.max_batch = 32
+    # actor: seconds a partly filled batch may wait before it is sent
     r.linger_s = 0.05
     # actor: uniformly random actions for its first steps (0: the policy acts at once)
     r.random_steps = 0
@@ -151,8 +159,9 @@ def _runtime() -> ml_collections.ConfigDict:
     r.actor_spool_dir = "{run_dir}/spool"
     # actor: fsync the spool per transition (survives power loss, not only process death)
     r.actor_spool_fsync = False
-    # evaluation (launcher's final line and actor --eval): episodes and seed offset
+    # evaluation (launcher's final line and actor --eval): episodes
     r.eval_episodes = 20
+    # evaluation: seed of the first episode (seeds never used in training)
     r.eval_seed = 2_000_000
     return r
 
@@ -179,12 +188,13 @@ def get_config(variant: str = "silri_pick_cube_state") -> ml_collections.ConfigD
     elif task.endswith("_state"):
         task = task[: -len("_state")]
     c.agent.algo = algo
+    c.agent.overrides = override_section(algo)
     c.task.name = task
     c.task.obs_mode = obs
     c.runtime.run_dir = f"runs/{variant}"
     if obs == "pixels":
         # a CPU cannot run ResNet-10 on two cameras at a useful rate: small conv encoder
-        c.agent.overrides = ml_collections.ConfigDict({"encoder": {"backbone": "small_conv"}})
+        c.agent.overrides.encoder.backbone = "small_conv"
         c.agent.batch_size = 64
         c.runtime.replay_capacity = 50_000
     return c

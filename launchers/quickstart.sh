@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# Quickstart: install the package (which builds the C++ bridge), then run the main job:
-# a learner and an actor as separate processes talking gRPC on loopback, training SiLRI on
-# the simulated pick_cube task from state observations, with the simulated operator
-# intervening and 20 expert demonstrations (configs/train.py:silri_pick_cube_state).
+# Quickstart: install the package with its test tools (which builds the C++ bridge), then
+# run the main job: a learner and an actor as separate processes talking gRPC on loopback,
+# training SiLRI on the simulated pick_cube task from state observations. The simulated
+# operator is deliberately imperfect (profile "novice": alone it succeeds in about half of
+# the episodes); it records the 20 demonstrations (its successful episodes) and intervenes
+# during training (configs/train.py:silri_pick_cube_state).
 #
 #   bash launchers/quickstart.sh [extra --config.<field>=<value> flags]
 #
 # The actor keeps the replay ratio of 1 update call per env step (runtime.updates_per_env_step),
 # so the result does not depend on how fast the machine simulates. The learner's status
-# line is shown while it trains. Runs in about 5 minutes on a busy 2-core CPU and ends with
-# one JSON line (the saved policy's deterministic evaluation, no operator):
+# line is shown while it trains. Runs in about 5 minutes on a busy 2-core CPU (plus the
+# install) and ends with the learned policy's success beside the operator's own, then one
+# JSON line (the saved policy's deterministic evaluation, no operator):
 #   {"event": "final_eval", "success_rate": ..., "mean_episode_length": ...,
-#    "intervention_rate": ..., ...}
-# Everything goes to runs/quickstart/<date-time>/ (RUN_DIR overrides): TensorBoard logs in
-# tb/ (tensorboard --logdir runs/quickstart), the final policy in policy.npz
-# (silri_jax.sync_train.load_policy reads it; python -m silri_jax.actor --eval --policy=...
-# replays it), Orbax checkpoints in checkpoints/, the processes' logs in logs/.
-# Set SKIP_INSTALL=1 to reuse an existing installation.
+#    "intervention_rate": ..., "operator_success_rate": ..., "summary_plot": ..., ...}
+# Everything goes to runs/quickstart/<date-time>/ (RUN_DIR overrides): summary.png (success,
+# intervention rate and lambda against env steps), TensorBoard logs in tb/ (to browse them:
+# pip install -e ".[tensorboard]" && tensorboard --logdir runs/quickstart), the final
+# policy in policy.npz (silri_jax.sync_train.load_policy reads it; python -m
+# silri_jax.actor --eval --policy=... replays it), Orbax checkpoints in checkpoints/, the
+# processes' logs in logs/. Set SKIP_INSTALL=1 to reuse an existing installation.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,8 +42,10 @@ if [[ "${SKIP_INSTALL:-0}" != "1" ]]; then
         >/dev/null 2>&1 || echo "note: could not install libegl1/libosmesa6 (pixels need them)"
     fi
   fi
-  echo "installing silri_jax (builds the C++ bridge; a few minutes the first time)..."
-  "$PYTHON" -m pip install -q -e .
+  # The [dev] extras are what the README's second command (the tests) needs: pytest, and
+  # the build tools the C++ tests configure CMake with.
+  echo "installing silri_jax and its test tools (builds the C++ bridge; a few minutes the first time)..."
+  "$PYTHON" -m pip install -q -e ".[dev]"
 fi
 
 RUN_DIR="${RUN_DIR:-runs/quickstart/$(date +%Y%m%d-%H%M%S)}"

@@ -332,6 +332,23 @@ def evaluate(config: ml_collections.ConfigDict, policy: str | None) -> dict[str,
             "params_version": version}
 
 
+def evaluate_the_operator(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    """The simulated operator (``task.operator_profile``) alone on the evaluation seeds:
+    what the learned policy is compared with. A task whose operator is not the built-in
+    simulated one has no such figure (``{"event": "operator_eval", "skipped": why}``)."""
+    t = config.task
+    if t.operator != "simulated":
+        return {"event": "operator_eval", "skipped": f"task.operator is {t.operator!r}, "
+                "not the built-in simulated operator"}
+    from silri_jax.operators import evaluate_operator
+
+    env = setup.make_env(config, operator=None)
+    res = evaluate_operator(env, t.operator_profile, int(config.runtime.eval_episodes),
+                            int(config.runtime.eval_seed))
+    return {"event": "operator_eval", "profile": t.operator_profile,
+            "episodes": int(config.runtime.eval_episodes), **res}
+
+
 def main(argv: list[str]) -> None:
     procs.die_with_parent()
     from absl import logging as absl_logging
@@ -341,6 +358,9 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise ValueError(f"unexpected arguments: {argv[1:]}")
     config = _CONFIG.value
+    if _EVAL_OPERATOR.value:
+        print(json.dumps(evaluate_the_operator(config)), flush=True)
+        return
     if _EVAL.value:
         print(json.dumps(evaluate(config, _POLICY.value)), flush=True)
         return
@@ -351,15 +371,20 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    from absl import app, flags
-    from ml_collections import config_flags
+    from absl import flags
 
-    _CONFIG = config_flags.DEFINE_config_file(
-        "config", "configs/train.py", "runtime config (configs/train.py:<variant>)")
+    from silri_jax import cli
+
+    _CONFIG = cli.define_config("configs/train.py", "runtime config (configs/train.py:<variant>)",
+                                "silri_jax.actor")
     _ACTOR_ID = flags.DEFINE_integer("actor_id", 0, "this actor's number (unique per learner)")
     _EVAL = flags.DEFINE_bool("eval", False, "deterministic evaluation, no operator, no learning")
     _POLICY = flags.DEFINE_string("policy", None, "--eval: a policy file instead of the learner")
+    _EVAL_OPERATOR = flags.DEFINE_bool(
+        "eval_operator", False, "evaluate the simulated operator alone (task.operator_profile "
+        "driving every step) on the evaluation seeds, the level the policy is compared with")
     _TRACE = flags.DEFINE_string("trace", None,
                                  "append one JSON line per sent transition (seq, episode, "
                                  "step, is_intervention, params version) to this file")
-    app.run(main)
+    cli.run(main, prog="silri_jax.actor", summary=__doc__.split("\n\n")[0],
+            default_config="configs/train.py", config_holder=_CONFIG, validate=setup.validate)

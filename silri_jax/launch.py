@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 from silri_jax.runtime import procs
+from silri_jax.status import STATUS_PREFIX, Status
 
 
 def _config_args(argv: list[str]) -> list[str]:
@@ -46,10 +47,12 @@ def _config_args(argv: list[str]) -> list[str]:
 
 
 class _Relay:
-    """Prints the lines a child appends to its log (the learner's status), as they come."""
+    """Shows the lines a child appends to its log as they come: its status lines
+    (``STATUS_PREFIX``) as this terminal's status line, the others as events."""
 
-    def __init__(self, path: pathlib.Path, prefix: str) -> None:
+    def __init__(self, path: pathlib.Path, prefix: str, status: Status) -> None:
         self.path, self.prefix, self.pos, self.tail = path, prefix, 0, b""
+        self.status = status
 
     def poll(self) -> None:
         try:
@@ -62,8 +65,10 @@ class _Relay:
         *lines, self.tail = (self.tail + data).split(b"\n")
         for line in lines:
             text = line.decode(errors="replace").rstrip("\r")
-            if text.strip():
-                print(f"{self.prefix}{text}", flush=True)
+            if text.startswith(STATUS_PREFIX):
+                self.status.show(text[len(STATUS_PREFIX):])
+            elif text.strip():
+                self.status.event(f"{self.prefix}{text}")
 
 
 def _last_event(path: pathlib.Path, event: str) -> dict[str, Any]:
@@ -82,19 +87,55 @@ def _last_event(path: pathlib.Path, event: str) -> dict[str, Any]:
 EVAL_TIMEOUT_S = 3600
 
 
-def _evaluate(py: str, common: list[str], policy: pathlib.Path) -> tuple[dict[str, Any], int]:
-    """Evaluates the saved policy in a child actor; an error (a hung evaluation included)
-    comes back as ``{"error": ...}`` so the run still ends with its final line."""
+def _start_eval(py: str, common: list[str], what: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([py, "-m", "silri_jax.actor", *common, *what],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _eval_result(proc: subprocess.Popen, name: str) -> tuple[dict[str, Any], int]:
+    """The child evaluation's JSON line; an error (a hung evaluation included) comes back
+    as ``{"error": ...}`` so the run still ends with its final line."""
     try:
-        out = subprocess.run([py, "-m", "silri_jax.actor", *common, "--eval",
-                              f"--policy={policy}"], capture_output=True, text=True,
-                             timeout=EVAL_TIMEOUT_S)
+        stdout, stderr = proc.communicate(timeout=EVAL_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        return {"error": f"evaluation of {policy} did not finish in {EVAL_TIMEOUT_S} s"}, 1
-    for line in reversed(out.stdout.strip().splitlines()):
+        proc.kill()
+        proc.communicate()
+        return {"error": f"{name} did not finish in {EVAL_TIMEOUT_S} s"}, 1
+    for line in reversed(stdout.strip().splitlines()):
         if line.startswith("{"):
-            return json.loads(line), out.returncode
-    return {"error": (out.stderr or out.stdout)[-2000:]}, out.returncode or 1
+            return json.loads(line), proc.returncode
+    return {"error": (stderr or stdout)[-2000:]}, proc.returncode or 1
+
+
+def _summary(run_dir: pathlib.Path, config: Any, ev: dict[str, Any],
+             op: dict[str, Any]) -> dict[str, Any]:
+    """The operator comparison and the intervention trend for the final line, and the
+    summary picture (``<run_dir>/summary.png``)."""
+    from silri_jax import summary_plot
+
+    history = summary_plot.read_history(run_dir / "history.jsonl")
+    first, last = summary_plot.intervention_trend(history)
+    out: dict[str, Any] = {
+        "operator_profile": op.get("profile"),
+        "operator_success_rate": op.get("success_rate"),
+        "operator_mean_episode_length": op.get("mean_episode_length"),
+        "intervention_rate_first_20pct": first, "intervention_rate_last_20pct": last,
+    }
+    try:
+        out["summary_plot"] = str(summary_plot.plot(
+            history, run_dir / "summary.png", policy_success=ev.get("success_rate"),
+            operator_success=op.get("success_rate"),
+            operator_name=f"{op.get('profile', 'simulated')} operator",
+            title=f"{config.variant}: {config.agent.algo} on {config.task.name}"))
+    except Exception as e:  # the picture must not cost the run its final line
+        out["summary_plot_error"] = f"{type(e).__name__}: {e}"
+    return out
+
+
+def _trend(first: float | None, last: float | None) -> str:
+    if first is None or last is None:
+        return "(no intervention figures)"
+    return f"{first:.0%} of steps early in training and {last:.0%} at the end"
 
 
 def launch(config: Any, config_args: list[str], num_actors: int, resume: bool) -> int:
@@ -109,7 +150,8 @@ def launch(config: Any, config_args: list[str], num_actors: int, resume: bool) -
               f"--config.runtime.num_actors={num_actors}"]
     py = sys.executable
     learner_log = logs / "learner.log"
-    relay = _Relay(learner_log, "learner: ")
+    status = Status()
+    relay = _Relay(learner_log, "learner: ", status)
     if learner_log.exists():
         relay.pos = learner_log.stat().st_size  # a resumed run appends: show only the new
     learner = procs.spawn([py, "-m", "silri_jax.learner", *common,
@@ -119,7 +161,6 @@ def launch(config: Any, config_args: list[str], num_actors: int, resume: bool) -
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
-        print(f"launch: {signal.Signals(signum).name}, stopping", flush=True)
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
@@ -144,10 +185,13 @@ def launch(config: Any, config_args: list[str], num_actors: int, resume: bool) -
                     rc, finished = 1, False
                 break
     finally:
+        if stop.is_set():
+            status.event("launch: stopping (signal)")
         for a in actors:
             procs.stop(a, signal.SIGTERM, timeout=30)
         code = procs.stop(learner, signal.SIGTERM, timeout=300)
         relay.poll()
+        status.close()
         print(json.dumps({"event": "shutdown", "learner_exit": code,
                           "actor_exits": [a.returncode for a in actors]}), flush=True)
     if not finished:
@@ -157,9 +201,12 @@ def launch(config: Any, config_args: list[str], num_actors: int, resume: bool) -
         return code or 1
     done = _last_event(learner_log, "learner_done")
     policy = run_dir / "policy.npz"
-    print(f"launch: evaluating {policy} ({int(config.runtime.eval_episodes)} episodes, "
-          "deterministic, no operator)...", flush=True)
-    ev, rc = _evaluate(py, common, policy)
+    print(f"launch: evaluating {policy} and, on the same {int(config.runtime.eval_episodes)} "
+          "episodes, the operator alone...", flush=True)
+    ev_proc = _start_eval(py, common, ["--eval", f"--policy={policy}"])
+    op_proc = _start_eval(py, common, ["--eval_operator"])
+    ev, rc = _eval_result(ev_proc, f"evaluation of {policy}")
+    op, _ = _eval_result(op_proc, "the operator's evaluation")
     final = {"event": "final_eval", "success_rate": ev.get("success_rate"),
              "mean_episode_length": ev.get("mean_episode_length"),
              "intervention_rate": done.get("intervention_rate"),
@@ -168,8 +215,15 @@ def launch(config: Any, config_args: list[str], num_actors: int, resume: bool) -
              "replay_ratio": done.get("replay_ratio"),
              "train_success_rate": done.get("train_success_rate"),
              "wall_s": round(time.time() - t_start, 1), "policy_path": str(policy),
-             "tensorboard": str(run_dir / "tb"), **({"error": ev["error"]} if "error" in ev
-                                                     else {})}
+             "tensorboard": str(run_dir / "tb"), **_summary(run_dir, config, ev, op),
+             **({"error": ev["error"]} if "error" in ev else {})}
+    if "success_rate" in ev and final["operator_success_rate"] is not None:
+        print(f"launch: the learned policy alone succeeds in {ev['success_rate']:.0%} of "
+              f"{ev.get('episodes')} episodes; the {op['profile']} operator alone in "
+              f"{op['success_rate']:.0%}. The operator took over "
+              + _trend(final["intervention_rate_first_20pct"],
+                       final["intervention_rate_last_20pct"])
+              + f". Picture: {final.get('summary_plot', '(none)')}", flush=True)
     print(json.dumps(final), flush=True)
     return rc
 
@@ -181,12 +235,20 @@ def main(argv: list[str]) -> None:
                     _RESUME.value))
 
 
-if __name__ == "__main__":
-    from absl import app, flags
-    from ml_collections import config_flags
+def _validate(config: Any) -> None:
+    from silri_jax.runtime import setup
 
-    _CONFIG = config_flags.DEFINE_config_file(
-        "config", "configs/train.py", "runtime config (configs/train.py:<variant>)")
+    setup.validate(config)
+
+
+if __name__ == "__main__":
+    from absl import flags
+
+    from silri_jax import cli
+
+    _CONFIG = cli.define_config("configs/train.py", "runtime config (configs/train.py:<variant>)",
+                                "silri_jax.launch")
     _NUM_ACTORS = flags.DEFINE_integer("num_actors", 1, "actor processes to start")
     _RESUME = flags.DEFINE_bool("resume", False, "resume the learner from its run_dir")
-    app.run(main)
+    cli.run(main, prog="silri_jax.launch", summary=__doc__.split("\n\n")[0],
+            default_config="configs/train.py", config_holder=_CONFIG, validate=_validate)

@@ -46,6 +46,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from silri_jax import status as status_fmt
 from silri_jax import sync_train as st
 from silri_jax.agents.base import AgentState
 from silri_jax.checkpoint import Checkpointer
@@ -75,7 +76,8 @@ SHUTDOWN_STACK_DUMP_S = 120.0
 def run_paths(config: ml_collections.ConfigDict) -> dict[str, pathlib.Path]:
     root = pathlib.Path(config.runtime.run_dir)
     return {"root": root, "checkpoints": root / "checkpoints", "wal": root / "wal",
-            "tb": root / "tb", "policy": root / "policy.npz"}
+            "tb": root / "tb", "policy": root / "policy.npz",
+            "history": root / "history.jsonl"}
 
 
 class Learner:
@@ -122,6 +124,13 @@ class Learner:
         self.resumed_step: int | None = None
         self._mirror_r: DeviceReplay | None = None
         self._mirror_i: DeviceReplay | None = None
+        self._t0 = time.monotonic()
+        self._compiling_since: float | None = None
+        self._compiled = False
+        self._waiting_for, self._waiting_since = "", time.monotonic()
+        self.paths["root"].mkdir(parents=True, exist_ok=True)
+        # one JSON line per status period: the summary picture's curves
+        self._history = open(self.paths["history"], "a")
 
         steps = self.ckpt.all_steps()
         if steps and not resume:
@@ -193,10 +202,17 @@ class Learner:
             t0 = time.time()
             self.state, _ = st.run_pretraining(
                 self.agent, self.state, lambda n: self.sampler.sample_intervention(self.rng, n),
-                steps, lambda done, m: self.logger.scalars("pretrain", m, done))
+                steps, lambda done, m: self._pretrain_progress(done, steps, m, t0))
             self.counts["pretrain_steps"] = steps
             self.logger.status(f"pre-trained {steps} steps in {time.time() - t0:.1f}s",
                                final=True)
+
+    def _pretrain_progress(self, done: int, total: int, metrics: Mapping[str, float],
+                           t0: float) -> None:
+        """TensorBoard and the status line after each pre-training chunk."""
+        self.logger.scalars("pretrain", metrics, done)
+        rate = done / max(time.time() - t0, 1e-9)
+        self.logger.status("pre-training " + status_fmt.progress(done, total, rate))
 
     def _restore(self, step: int | None) -> None:
         self.state, meta = self.ckpt.restore(self.state, step)
@@ -307,11 +323,17 @@ class Learner:
                 if wait > 0:
                     time.sleep(wait)
                 last_t = time.monotonic()
+            first = not self._compiled
+            if first:
+                self._compiling_since = time.monotonic()
             if self.device_updater is not None:
                 self.state, metrics = self.device_updater(self.state)
             else:
                 self.state, metrics = self.agent.update(self.state,
                                                         *self.sampler.sample(self.rng))
+            if first:
+                jax.block_until_ready(metrics)
+                self._compiling_since, self._compiled = None, True
             self.counts["updates"] += 1
             self.server.notify_progress()
             if self.counts["updates"] % 10 == 0:
@@ -460,6 +482,7 @@ class Learner:
         self.wal.close()
         self.ckpt.close()
         self.logger.close()
+        self._history.close()
         if self._update_error is not None:
             raise RuntimeError("the update thread failed") from self._update_error
 
@@ -468,6 +491,44 @@ class Learner:
         self._stop.set()
 
     # ------------------------------------------------------------------ logging
+    def _show_status(self, counts: Mapping[str, int], perf: Mapping[str, float],
+                     srv: Mapping[str, Any], succ: float, lam: float | None,
+                     final: bool) -> None:
+        """The status line: what the learner waits for, or its progress, within 80
+        columns (the full figures are in TensorBoard)."""
+        r, line = self.config.runtime, self.logger.line
+        steps, budget = counts.get("env_steps", 0), int(r.env_steps)
+        if not final and srv["subscribers"] == 0 and (not budget or steps < budget):
+            what = "actors to connect" if not steps else "actors (none connected)"
+            line.waiting(f"{what} on {self.server.address}", self._t_waiting("actors"))
+            return
+        if not final and self._compiling_since is not None:
+            line.waiting("the first update to compile", self._compiling_since)
+            return
+        if not final and not counts.get("training"):
+            need = int(r.start_training_after)
+            line.show(f"collecting data before training: {min(len(self.d_r), need)}/{need} "
+                      f"steps from {srv['subscribers']} actor(s)")
+            return
+        head = (status_fmt.progress(steps, budget, perf["env_steps_per_s"]) if budget
+                else f"{status_fmt.count(steps)} steps, {counts.get('episodes', 0)} episodes")
+        parts = [head, f"success {status_fmt.percent(succ)}",
+                 f"intervened {status_fmt.percent(perf['intervention_rate'])}",
+                 f"{perf['updates_per_s']:.0f} updates/s"]
+        if lam is not None:
+            parts.append(f"lambda {lam:.2f}")
+        text = status_fmt.fit(parts, line.width)
+        if final:
+            line.event(text)
+        else:
+            line.show(text)
+
+    def _t_waiting(self, what: str) -> float:
+        """When the learner started waiting for ``what`` (reset when it waits for another)."""
+        if self._waiting_for != what:
+            self._waiting_for, self._waiting_since = what, time.monotonic()
+        return self._waiting_since
+
     def _log(self, window: dict[str, float], final: bool = False) -> dict[str, float]:
         now = time.monotonic()
         dt = max(now - window["t"], 1e-9)
@@ -475,6 +536,7 @@ class Learner:
             counts = dict(self.counts)
             episodes, self._episode_window = self._episode_window, []
         srv = self.server.stats()
+        ep: dict[str, float] = {}
         step = counts.get("env_steps", 0)
         steps = counts.get("env_steps", 0) - window["env_steps"]
         ups = counts.get("updates", 0) - window["updates"]
@@ -515,16 +577,15 @@ class Learner:
         recent = list(self._episodes)[-20:]
         succ = np.mean([float(e["success"]) for e in recent]) if recent else float("nan")
         lam = self._last_metrics.get("lambda_mean")
-        self.logger.status(
-            f"steps {step} eps {counts.get('episodes', 0)} succ(20) {succ:.2f} "
-            f"interv {perf['intervention_rate']:.2f} |D_R| {len(self.d_r)} |D_I| {len(self.d_i)} "
-            f"upd {counts.get('updates', 0)} v{self.params_version} "
-            + (f"lambda {lam:.3f} " if lam is not None else "")
-            + f"{perf['env_steps_per_s']:.0f} st/s {perf['updates_per_s']:.1f} upd/s "
-            f"ratio {perf['replay_ratio']:.2f} "
-            f"q {srv['queue_depth']} refused {srv['refused_total']}",
-            final=final,
-        )
+        self._history.write(json.dumps({
+            "env_steps": step, "episodes": counts.get("episodes", 0),
+            "updates": counts.get("updates", 0), "wall_s": round(now - self._t0, 2),
+            "success_rate": ep["success_rate"] if episodes else None,
+            "success_rate_20": None if not recent else float(succ),
+            "intervention_rate": perf["intervention_rate"] if steps else None,
+            "lambda_mean": lam}) + "\n")
+        self._history.flush()
+        self._show_status(counts, perf, srv, succ, lam, final)
         self.logger.writer.flush()
         return {"t": now, "updates": counts.get("updates", 0),
                 "env_steps": counts.get("env_steps", 0),
@@ -565,11 +626,13 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    from absl import app, flags
-    from ml_collections import config_flags
+    from absl import flags
 
-    _CONFIG = config_flags.DEFINE_config_file(
-        "config", "configs/train.py", "runtime config (configs/train.py:<variant>)")
+    from silri_jax import cli
+
+    _CONFIG = cli.define_config("configs/train.py", "runtime config (configs/train.py:<variant>)",
+                                "silri_jax.learner")
     _RESUME = flags.DEFINE_bool("resume", False,
                                 "continue from the latest checkpoint and write-ahead log")
-    app.run(main)
+    cli.run(main, prog="silri_jax.learner", summary=__doc__.split("\n\n")[0],
+            default_config="configs/train.py", config_holder=_CONFIG, validate=setup.validate)

@@ -28,7 +28,6 @@ import dataclasses
 import json
 import os
 import pathlib
-import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -39,13 +38,17 @@ import numpy as np
 from flax import traverse_util
 
 from silri_jax import config_files, envs
+from silri_jax import status as status_fmt
 from silri_jax.agents import get_config as get_agent_config
 from silri_jax.agents import make_agent
 from silri_jax.agents.base import Agent, AgentState
+from silri_jax.agents.config import apply_overrides
+from silri_jax.agents.config import validate as validate_agent_config
 from silri_jax.data import MixedSampler, ReplayBuffer, insert_demos
 from silri_jax.data.image_codec import ObservationDecoder
 from silri_jax.operators import SimulatedOperator, record_demonstrations
 from silri_jax.specs import EnvSpec
+from silri_jax.status import Status, fit
 
 DEFAULT_CONFIG = config_files.CONFIG_DIR / "sync_train.py"
 OBS_MODES = ("state", "pixels")
@@ -61,16 +64,6 @@ def default_config() -> ml_collections.ConfigDict:
 
 
 # ---------------------------------------------------------------------------- construction
-def _merge_strict(target: ml_collections.ConfigDict, overrides: Mapping, where: str) -> None:
-    for key, value in overrides.items():
-        if key not in target:
-            raise ValueError(f"agent config has no field {where}{key!r}")
-        if isinstance(value, Mapping) and isinstance(target[key], ml_collections.ConfigDict):
-            _merge_strict(target[key], value, f"{where}{key}.")
-        else:
-            target[key] = value
-
-
 def agent_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The agent's default config with this run's sizes and overrides applied."""
     cfg = get_agent_config(config.algo)
@@ -79,9 +72,7 @@ def agent_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict
     cfg.utd = int(config.utd)
     if config.pretrain_steps >= 0 and "pretrain_steps" in cfg:
         cfg.pretrain_steps = int(config.pretrain_steps)
-    overrides = config.agent_overrides
-    _merge_strict(cfg, overrides.to_dict() if hasattr(overrides, "to_dict") else overrides, "")
-    return cfg
+    return apply_overrides(cfg, config.agent_overrides, "config.agent_overrides.")
 
 
 def sim_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
@@ -105,10 +96,39 @@ def validate(config: ml_collections.ConfigDict) -> None:
                  "eval_every"):
         if int(config[name]) < 0:
             raise ValueError(f"config.{name} must be >= 0, got {config[name]}")
+    check_common({f"config.{k}": config[k] for k in ("algo", "task", "obs_mode",
+                                                       "hidden_dims", "operator_profile",
+                                                       "demo_profile")})
+    validate_agent_config(agent_config(config), "config.agent_overrides.")
     if config.algo in ("hgdagger", "bc") and config.num_demos == 0 and not config.intervention:
         raise ValueError(f"{config.algo} learns only from D_I: it needs demos or interventions")
     if config.algo == "bc" and config.num_demos == 0:
         raise ValueError("bc trains on the demonstrations only: config.num_demos must be > 0")
+
+
+def check_common(fields: Mapping[str, Any]) -> None:
+    """The checks both trainers' configs share, on ``{flag name: value}`` of the fields
+    named ``...algo``, ``...task``/``...name``, ``...obs_mode``, ``...hidden_dims`` and
+    ``...profile``: names that must be known and MLP widths."""
+    from silri_jax.agents.config import CONFIGS
+    from silri_jax.operators.profiles import PROFILES
+
+    for name, value in fields.items():
+        leaf = name.rsplit(".", 1)[-1]
+        if leaf == "algo" and value not in CONFIGS:
+            raise ValueError(f"{name}={value!r}: must be one of {sorted(CONFIGS)}")
+        if leaf in ("task", "name") and not str(value).startswith("gym:") \
+                and value not in envs.list_tasks():
+            raise ValueError(f"{name}={value!r}: must be one of {list(envs.list_tasks())} "
+                             "or 'gym:<module>:<gymnasium id>'")
+        if leaf == "obs_mode" and value not in OBS_MODES:
+            raise ValueError(f"{name}={value!r}: must be one of {list(OBS_MODES)}")
+        if leaf.endswith("profile") and value not in PROFILES:
+            raise ValueError(f"{name}={value!r}: must be one of {sorted(PROFILES)}")
+        if leaf == "hidden_dims":
+            dims = tuple(value)
+            if not dims or any(not isinstance(d, int) or d < 1 for d in dims):
+                raise ValueError(f"{name}={dims}: must be a non-empty tuple of integers >= 1")
 
 
 # ---------------------------------------------------------------------------- policy file
@@ -190,29 +210,29 @@ def evaluate(env: Any, agent: Agent, actor_params: Mapping, episodes: int,
 
 # ---------------------------------------------------------------------------- logging
 class Logger:
-    """TensorBoard scalars plus a one-line terminal status (overwritten in place on a tty)."""
+    """TensorBoard scalars plus the terminal status (``silri_jax.status.Status``: in place
+    on a terminal, plain lines in a log)."""
 
     def __init__(self, log_dir: str, quiet: bool = False) -> None:
         from tensorboardX import SummaryWriter
 
         self.writer = SummaryWriter(log_dir)
         self.quiet = quiet
-        self.tty = sys.stdout.isatty()
+        self.line = Status(quiet=quiet)
 
     def scalars(self, prefix: str, values: Mapping[str, Any], step: int) -> None:
         for k, v in values.items():
             self.writer.add_scalar(f"{prefix}/{k}", float(v), step)
 
-    def status(self, line: str, final: bool = False) -> None:
-        if self.quiet:
-            return
-        if self.tty and not final:
-            sys.stdout.write("\r\x1b[2K" + line)
+    def status(self, line: str, final: bool = False, key: str | None = None) -> None:
+        """``final``: a line that stays (an event); else the changing status line."""
+        if final:
+            self.line.event(line)
         else:
-            sys.stdout.write(("\r\x1b[2K" if self.tty else "") + line + "\n")
-        sys.stdout.flush()
+            self.line.show(line, key=key)
 
     def close(self) -> None:
+        self.line.close()
         self.writer.flush()
         self.writer.close()
 
@@ -272,13 +292,19 @@ def run_pretraining(
 ) -> tuple[AgentState, dict[str, float]]:
     """``steps`` pre-training steps in compiled chunks of at most ``PRETRAIN_CHUNK``
     (``sample(n)`` gives n stored-form D_I batches and their decoder); ``on_metrics(done,
-    metrics)`` after each chunk. Returns the state and the last chunk's metrics."""
+    metrics)`` after each chunk. Returns the state and the last chunk's metrics; a
+    non-finite metric raises ``FloatingPointError`` naming it."""
     done, metrics = 0, {}
     while done < steps:
         n = min(PRETRAIN_CHUNK, steps - done)
         state, m = agent.pretrain(state, *sample(n))
         done += n
         metrics = _floats(m)
+        bad = {k: v for k, v in metrics.items() if not np.isfinite(v)}
+        if bad:  # stop here, naming it, instead of training on a diverged policy
+            raise FloatingPointError(
+                f"pre-training diverged after {done} steps: {bad} (check the agent's "
+                "learning rates and the demonstrations)")
         if on_metrics is not None:
             on_metrics(done, metrics)
     return state, metrics
@@ -328,9 +354,14 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
     pretrain_steps = int(acfg.get("pretrain_steps", 0)) if agent.has_pretraining else 0
     if pretrain_steps > 0 and len(d_i) > 0:
         t0 = time.time()
+        def on_pretrain(done: int, metrics: Mapping[str, float]) -> None:
+            log.scalars("pretrain", metrics, done)
+            log.status("pre-training " + status_fmt.progress(
+                done, pretrain_steps, done / max(time.time() - t0, 1e-9)))
+
         state, _ = run_pretraining(
             agent, state, lambda n: d_i.sample(np_rng, acfg.batch_size, n, decode=False),
-            pretrain_steps, lambda done, m: log.scalars("pretrain", m, done))
+            pretrain_steps, on_pretrain)
         log.status(f"pre-trained {pretrain_steps} steps in {time.time() - t0:.1f}s", final=True)
     results["pretrain_steps"] = pretrain_steps if len(d_i) > 0 else 0
     if agent.has_pretraining and results["pretrain_steps"] > 0:
@@ -432,15 +463,16 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
                 {"env_step": step, "intervention_rate": perf["intervention_rate"]})
             tail = recent[-10:]
             succ = np.mean([r["success"] for r in tail]) if tail else float("nan")
-            ev = (f" eval {last_eval.success_rate:.2f}" if last_eval is not None else "")
             lam = last_metrics.get("lambda_mean")
-            log.status(
-                f"step {step}/{config.env_steps} ep {counts['episodes']} "
-                f"succ(10) {succ:.2f}{ev} interv {perf['intervention_rate']:.2f} "
-                f"|D_I| {len(d_i)} upd {counts['updates']} "
-                + (f"lambda {lam:.3f} " if lam is not None else "")
-                + f"{perf['env_steps_per_s']:.0f} st/s {perf['updates_per_s']:.0f} upd/s"
-            )
+            log.status(fit([
+                status_fmt.progress(step, int(config.env_steps), perf["env_steps_per_s"]),
+                f"success {status_fmt.percent(succ)}",
+                *([f"eval {status_fmt.percent(last_eval.success_rate)}"]
+                  if last_eval is not None else []),
+                f"intervened {status_fmt.percent(perf['intervention_rate'])}",
+                f"{perf['updates_per_s']:.0f} updates/s",
+                *([f"lambda {lam:.2f}"] if lam is not None else []),
+            ], log.line.width))
             window = {"steps": 0, "interventions": 0, "updates": 0, "t": now}
 
     # 3. final evaluation and outputs.
@@ -501,10 +533,9 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    from absl import app
-    from ml_collections import config_flags
+    from silri_jax import cli
 
-    _CONFIG = config_flags.DEFINE_config_file(
-        "config", str(DEFAULT_CONFIG), "training config (configs/sync_train.py)"
-    )
-    app.run(main)
+    _CONFIG = cli.define_config("configs/sync_train.py", "training config",
+                                "silri_jax.sync_train")
+    cli.run(main, prog="silri_jax.sync_train", summary=__doc__.split("\n\n")[0],
+            default_config="configs/sync_train.py", config_holder=_CONFIG, validate=validate)

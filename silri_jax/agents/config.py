@@ -7,6 +7,10 @@ where the reference implementations do, [choice] where this project decides.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import ml_collections
 from ml_collections import config_dict
 
@@ -18,6 +22,7 @@ def _network() -> ml_collections.ConfigDict:
             "hidden_dims": (256, 256),
             # trunk activation: tanh as in HIL-SERL [ref-code]; relu/gelu/swish/elu allowed
             "activation": "tanh",
+            # LayerNorm after each Dense of the trunk [ref-code]
             "use_layer_norm": True,
             # width of each per-camera and proprio embedding [ref-code]
             "latent_dim": 256,
@@ -45,6 +50,7 @@ def _encoder() -> ml_collections.ConfigDict:
 
 def _common(name: str) -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
+    # algorithm name (set by the algorithm's config; not an override)
     c.name = name
     c.network = _network()
     c.encoder = _encoder()
@@ -64,8 +70,11 @@ def _common(name: str) -> ml_collections.ConfigDict:
 def sac_config() -> ml_collections.ConfigDict:
     """HIL-SERL's SAC with a learned temperature and an optional grasp critic."""
     c = _common("sac")
+    # Adam learning rate of the actor [ref-code]
     c.actor_lr = 3e-4
+    # Adam learning rate of the critic ensemble [ref-code]
     c.critic_lr = 3e-4
+    # Adam learning rate of the entropy temperature [ref-code]
     c.temperature_lr = 3e-4
     # initial temperature [ref-code]
     c.init_temperature = 0.01
@@ -75,6 +84,7 @@ def sac_config() -> ml_collections.ConfigDict:
     c.ensemble_size = 2
     # grasp critic (used when the action spec has a gripper) [ref-code]
     c.gripper_lr = 3e-4
+    # reward added for each gripper state change, discouraging chattering [ref-code]
     c.grasp_penalty = -0.02
     return c
 
@@ -83,19 +93,26 @@ def silri_config() -> ml_collections.ConfigDict:
     """SiLRI: deterministic actor, behaviour policy, state-wise Lagrange multiplier."""
     c = _common("silri")
     c.grad_clip = 40.0
-    # learning rates [paper]: lambda is 0.01 x the critic rate, which keeps it stable
+    # Adam learning rate of the deterministic actor [paper]
     c.actor_lr = 3e-4
+    # Adam learning rate of the critic ensemble [paper]
     c.critic_lr = 3e-4
+    # Adam learning rate of the behaviour policy beta [paper]
     c.beta_lr = 3e-4
+    # Adam learning rate of the Lagrange network: 0.01 x the critic's, which keeps lambda
+    # stable [paper]
     c.lagrange_lr = 3e-6
+    # Adam learning rate of the gripper head [ref-code]
     c.gripper_lr = 3e-4
+    # critic ensemble size K [ref-code]
     c.ensemble_size = 2
     # exploration noise std when acting, clipped into (-1, 1) [ref-code]
     c.exploration_noise = 0.05
     # target-policy smoothing noise std in the critic target [ref-code]
     c.target_noise = 0.05
-    # constraint D(s) <= kappa * sigmabar(s) + c [paper: kappa 6, c 0.1; ref-code c 0.2]
+    # constraint D(s) <= kappa * sigmabar(s) + c: kappa [paper: 6]
     c.kappa = 6.0
+    # constraint D(s) <= kappa * sigmabar(s) + c: c [paper: 0.1; ref-code 0.2]
     c.constraint_c = 0.1
     # "squared" ||mu_pi - mu_beta||^2 [paper] or "l2" ||.||_2 [ref-code]
     c.distance = "squared"
@@ -112,13 +129,16 @@ def silri_config() -> ml_collections.ConfigDict:
     # behaviour policy schedule [paper, ref-code]: pre-train steps on the demos, then
     # `beta_steps` steps each time `beta_every` new intervention transitions entered D_I
     c.pretrain_steps = 500
+    # new intervention transitions in D_I between two rounds of beta updates [ref-code]
     c.beta_every = 50
+    # beta (behaviour policy) update steps per round [ref-code]
     c.beta_steps = 50
     # update groups at the start of online learning that train the critic only, keeping
     # the pre-trained actor and lambda fixed until the critic has seen online data [choice]
     c.actor_warmup_updates = 0
     # gripper: "classifier" (cross-entropy on interventions) [ref-code] or "grasp_critic"
     c.gripper_head = "classifier"
+    # reward added for each gripper state change (grasp_critic head only) [ref-code]
     c.grasp_penalty = -0.02
     return c
 
@@ -126,7 +146,9 @@ def silri_config() -> ml_collections.ConfigDict:
 def hgdagger_config() -> ml_collections.ConfigDict:
     """HG-DAgger: Gaussian behaviour cloning on D_I (demos + interventions)."""
     c = _common("hgdagger")
+    # Adam learning rate of the Gaussian policy [choice]
     c.lr = 3e-4
+    # Adam learning rate of the gripper classifier [choice]
     c.gripper_lr = 3e-4
     # acting noise: None samples the Gaussian; evaluation always uses its mean
     return c
@@ -152,3 +174,127 @@ def get_config(name: str) -> ml_collections.ConfigDict:
         return CONFIGS[name]()
     except KeyError:
         raise ValueError(f"unknown algorithm {name!r}; choose one of {sorted(CONFIGS)}") from None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def validate(cfg: ml_collections.ConfigDict, where: str = "") -> None:
+    """Refuses agent settings no update can run with, naming the field (``where`` + its
+    path), the value and what is allowed: a non-finite or non-positive learning rate would
+    otherwise surface as NaN losses minutes later, or as a checkpoint that cannot be
+    written."""
+
+    def bad(path: str, value: object, allowed: str) -> ValueError:
+        return ValueError(f"{where}{path}={value!r}: must be {allowed}")
+
+    def walk(node: ml_collections.ConfigDict, prefix: str) -> None:
+        for key in node:
+            value, path = node[key], prefix + key
+            if isinstance(value, ml_collections.ConfigDict):
+                walk(value, path + ".")
+                continue
+            if key == "lr" or key.endswith("_lr"):
+                if not _is_number(value) or not math.isfinite(value) or value <= 0:
+                    raise bad(path, value, "a finite learning rate > 0")
+            elif _is_number(value) and not math.isfinite(value):
+                raise bad(path, value, "a finite number")
+
+    walk(cfg, "")
+    rules: dict[str, tuple[Callable[[float], bool], str]] = {
+        "batch_size": (lambda v: v >= 1, "an integer >= 1"),
+        "utd": (lambda v: v >= 1, "an integer >= 1"),
+        "discount": (lambda v: 0.0 < v <= 1.0, "in (0, 1]"),
+        "tau": (lambda v: 0.0 < v <= 1.0, "in (0, 1]"),
+        "ensemble_size": (lambda v: v >= 1, "an integer >= 1"),
+        "pretrain_steps": (lambda v: v >= 0, ">= 0"),
+        "beta_every": (lambda v: v >= 1, "an integer >= 1"),
+        "beta_steps": (lambda v: v >= 0, ">= 0"),
+        "kappa": (lambda v: v >= 0, ">= 0"),
+        "constraint_c": (lambda v: v >= 0, ">= 0"),
+        "exploration_noise": (lambda v: v >= 0, ">= 0"),
+        "target_noise": (lambda v: v >= 0, ">= 0"),
+        "grad_clip": (lambda v: v > 0, "> 0 (or None for no clipping)"),
+        "lagrange_init": (lambda v: v > 0, "> 0 (or None for the network's default)"),
+        "actor_warmup_updates": (lambda v: v >= 0, ">= 0"),
+    }
+    for key, (ok, allowed) in rules.items():
+        value = cfg.get(key)
+        if value is None:
+            continue
+        if not _is_number(value) or not ok(value):
+            raise bad(key, value, allowed)
+    dims = tuple(cfg.network.hidden_dims)
+    if not dims or any(not isinstance(d, int) or d < 1 for d in dims):
+        raise bad("network.hidden_dims", dims, "a non-empty tuple of integers >= 1")
+    rate = cfg.network.dropout_rate
+    if not _is_number(rate) or not 0.0 <= rate < 1.0:
+        raise bad("network.dropout_rate", rate, "in [0, 1)")
+
+
+# Agent fields a trainer config sets in its own section (``agent.batch_size``, ...), left
+# out of the override section so each setting has one place.
+TRAINER_FIELDS = ("batch_size", "utd", "pretrain_steps", "network.hidden_dims")
+
+
+def override_section(algo: str) -> ml_collections.ConfigDict:
+    """``algo``'s defaults as a trainer config's agent override section, so every agent
+    field is listed by ``--help`` and settable as ``--config.agent.overrides.<field>``.
+    ``name`` records which algorithm these defaults are for (see ``apply_overrides``)."""
+    cfg = get_config(algo)
+    for path in TRAINER_FIELDS:
+        *parents, leaf = path.split(".")
+        node = cfg
+        for p in parents:
+            node = node[p]
+        if leaf in node:
+            del node[leaf]
+    return cfg
+
+
+def _changed(values: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        ref = base.get(key, _MISSING) if isinstance(base, Mapping) else _MISSING
+        if isinstance(value, Mapping) and isinstance(ref, Mapping):
+            sub = _changed(value, ref)
+            if sub:
+                out[key] = sub
+        elif ref is _MISSING or _as_plain(value) != _as_plain(ref):
+            out[key] = value
+    return out
+
+
+_MISSING = object()
+
+
+def _as_plain(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def apply_overrides(cfg: ml_collections.ConfigDict, overrides: Mapping[str, Any],
+                    where: str = "") -> ml_collections.ConfigDict:
+    """Applies the fields of ``overrides`` that differ from the defaults of the algorithm
+    named by ``overrides["name"]`` (``cfg``'s own when absent): an override section filled
+    with one algorithm's defaults carries only the user's changes to another algorithm.
+    A changed field ``cfg`` lacks is an error naming it."""
+    overrides = overrides.to_dict() if hasattr(overrides, "to_dict") else dict(overrides)
+    source = overrides.pop("name", cfg.name)
+    if source not in CONFIGS:
+        raise ValueError(f"{where}name={source!r}: must be one of {sorted(CONFIGS)}")
+    changes = _changed(overrides, get_config(source).to_dict())
+    _merge_strict(cfg, changes, where)
+    return cfg
+
+
+def _merge_strict(target: ml_collections.ConfigDict, overrides: Mapping[str, Any],
+                  where: str) -> None:
+    for key, value in overrides.items():
+        if key not in target:
+            raise ValueError(f"{where}{key}: the {target.get('name', 'agent')} agent config "
+                             f"has no field {key!r}")
+        if isinstance(value, Mapping) and isinstance(target[key], ml_collections.ConfigDict):
+            _merge_strict(target[key], value, f"{where}{key}.")
+        else:
+            target[key] = tuple(value) if isinstance(value, list) else value

@@ -6,7 +6,7 @@ whole episodes to produce the offline demonstrations.
 """
 
 from silri_jax.operators.base import Operator
-from silri_jax.operators.demos import record_demonstrations
+from silri_jax.operators.demos import evaluate_operator, record_demonstrations
 from silri_jax.operators.profiles import PROFILES, SkillProfile, get_profile
 from silri_jax.operators.simulated import SimulatedOperator, TakeoverPolicy
 
@@ -16,6 +16,7 @@ __all__ = [
     "SimulatedOperator",
     "SkillProfile",
     "TakeoverPolicy",
+    "evaluate_operator",
     "get_profile",
     "record_demonstrations",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -35,24 +37,15 @@ def record_demonstrations(
     """
     if n <= 0:
         raise ValueError(f"number of demonstrations must be positive, got {n}")
-    wrapper = env
-    while not hasattr(wrapper, "operator"):
-        if not hasattr(wrapper, "env"):
-            raise ValueError("record_demonstrations needs an env built by silri_jax.envs.make")
-        wrapper = wrapper.env
-    previous = wrapper.operator
-    wrapper.operator = SimulatedOperator(profile, always=True, seed=seed)
     episodes: list[Episode] = []
     attempts = max_attempts or 3 * n
-    try:
+    with _operator_driving(env, SimulatedOperator(profile, always=True, seed=seed)):
         for i in range(attempts):
             if len(episodes) >= n:
                 break
             ep = _run_episode(env, seed + i)
             if ep is not None and (ep[1] or not only_successful):
                 episodes.append(ep[0])
-    finally:
-        wrapper.operator = previous
     if len(episodes) < n:
         raise RuntimeError(
             f"only {len(episodes)} of {n} demonstrations succeeded in {attempts} attempts"
@@ -60,7 +53,42 @@ def record_demonstrations(
     return episodes
 
 
-def _run_episode(env: gym.Env, seed: int) -> tuple[Episode, bool] | None:
+@contextlib.contextmanager
+def _operator_driving(env: gym.Env, operator: Any) -> Iterator[None]:
+    """``operator`` drives every step of ``env`` (a ``silri_jax.envs.make`` env) inside
+    the block; the env's own operator is put back after it."""
+    wrapper = env
+    while not hasattr(wrapper, "operator"):
+        if not hasattr(wrapper, "env"):
+            raise ValueError("an operator can drive only an env built by silri_jax.envs.make")
+        wrapper = wrapper.env
+    previous = wrapper.operator
+    wrapper.operator = operator
+    try:
+        yield
+    finally:
+        wrapper.operator = previous
+
+
+def evaluate_operator(env: gym.Env, profile: str, episodes: int, seed: int
+                      ) -> dict[str, float]:
+    """The simulated operator of ``profile`` alone, driving every step of ``episodes``
+    episodes seeded ``seed, seed + 1, ...`` (the policy evaluation's seeds): the level a
+    learned policy is compared with. Returns ``success_rate`` and ``mean_episode_length``.
+    """
+    if episodes <= 0:
+        raise ValueError(f"episodes must be positive, got {episodes}")
+    successes, lengths = [], []
+    with _operator_driving(env, SimulatedOperator(profile, always=True, seed=seed)):
+        for i in range(episodes):
+            episode, success = _run_episode(env, seed + i)
+            successes.append(float(success))
+            lengths.append(len(episode.actions))
+    return {"success_rate": float(np.mean(successes)),
+            "mean_episode_length": float(np.mean(lengths))}
+
+
+def _run_episode(env: gym.Env, seed: int) -> tuple[Episode, bool]:
     obs, _ = env.reset(seed=seed)
     frames = {k: [v] for k, v in obs.items()}
     actions, grippers, rewards, terms, truncs = [], [], [], [], []

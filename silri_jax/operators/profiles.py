@@ -54,6 +54,8 @@ PROFILES: dict[str, SkillProfile] = {
     for p in (
         SkillProfile("expert", 0.02, 0.0, 1, 0.0, 0, 0.0, 1.0),
         SkillProfile("skilled", 0.10, 0.05, 2, 0.03, 2, 0.01, 0.8),
+        # about half its pick_cube episodes succeed on its own: the main job's operator
+        SkillProfile("novice", 0.22, 0.13, 3, 0.07, 3, 0.035, 0.62),
         SkillProfile("unskilled", 0.35, 0.20, 4, 0.10, 4, 0.06, 0.5),
     )
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import math
 import pathlib
 from typing import Any
 
@@ -20,6 +21,7 @@ from silri_jax import envs
 from silri_jax import sync_train as st
 from silri_jax.agents import make_agent
 from silri_jax.agents.base import Agent
+from silri_jax.agents.config import validate as validate_agent_config
 from silri_jax.runtime import pacing
 from silri_jax.specs import EnvSpec
 
@@ -66,10 +68,31 @@ def validate(config: ml_collections.ConfigDict) -> None:
                  "random_steps"):
         if int(r[name]) < 0:
             raise ValueError(f"config.runtime.{name} must be >= 0, got {r[name]}")
+    for name in r:
+        value = r[name]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"config.runtime.{name}={value}: must be a finite number")
+    for name in ("max_updates_per_s", "control_hz"):
+        if float(r[name]) < 0:
+            raise ValueError(f"config.runtime.{name}={r[name]}: must be >= 0 (0: no limit)")
     pacing.check_settings(r.updates_per_env_step, r.pacing_slack_steps, r.pacing_timeout_s)
-    if config.task.obs_mode not in st.OBS_MODES:
-        raise ValueError(f"config.task.obs_mode must be one of {st.OBS_MODES}, got "
-                         f"{config.task.obs_mode!r}")
+    a, t = config.agent, config.task
+    fields = {"config.agent.algo": a.algo, "config.task.name": t.name,
+              "config.task.obs_mode": t.obs_mode,
+              "config.agent.hidden_dims": a.hidden_dims}
+    if t.operator == "simulated":
+        fields["config.task.operator_profile"] = t.operator_profile
+    if not config.demos.path and int(config.demos.num) > 0:
+        fields["config.demos.profile"] = config.demos.profile
+    st.check_common(fields)
+    if int(a.batch_size) < 1 or int(a.utd) < 1:
+        raise ValueError(f"config.agent.batch_size={a.batch_size} and config.agent.utd="
+                         f"{a.utd}: both must be integers >= 1")
+    if int(config.demos.num) < 0:
+        raise ValueError(f"config.demos.num={config.demos.num}: must be >= 0")
+    if config.demos.path and not pathlib.Path(config.demos.path).is_file():
+        raise ValueError(f"config.demos.path={config.demos.path!r}: no such file")
+    validate_agent_config(agent_config(config), "config.agent.overrides.")
     if not r.run_dir:
         raise ValueError("config.runtime.run_dir must name a directory")
     spool_dir(config, "actor-0")  # refuses a malformed actor_spool_dir by name
