@@ -127,6 +127,7 @@ class Learner:
         self._t0 = time.monotonic()
         self._compiling_since: float | None = None
         self._compiled = False
+        self._train_t0 = 0.0
         self._waiting_for, self._waiting_since = "", time.monotonic()
         self.paths["root"].mkdir(parents=True, exist_ok=True)
         # one JSON line per status period: the summary picture's curves
@@ -346,6 +347,7 @@ class Learner:
         with self._data_lock:
             self.counts["train_from"] = self.counts["env_steps"]
             self.counts["training"] = 1
+        self._train_t0 = time.monotonic()
         self.server.notify_progress()
         self.logger.status(f"training from env step {self.counts['train_from']}", final=True)
 
@@ -510,7 +512,11 @@ class Learner:
             line.show(f"collecting data before training: {min(len(self.d_r), need)}/{need} "
                       f"steps from {srv['subscribers']} actor(s)")
             return
-        head = (status_fmt.progress(steps, budget, perf["env_steps_per_s"]) if budget
+        # time left from the mean rate since training started (a window's rate swings
+        # with compiles and checkpoints)
+        since = max(time.monotonic() - self._train_t0, 1e-9) if self._train_t0 else 0.0
+        rate = (steps - counts.get("train_from", 0)) / since if since else 0.0
+        head = (status_fmt.progress(steps, budget, rate) if budget
                 else f"{status_fmt.count(steps)} steps, {counts.get('episodes', 0)} episodes")
         parts = [head, f"success {status_fmt.percent(succ)}",
                  f"intervened {status_fmt.percent(perf['intervention_rate'])}",

@@ -3,7 +3,7 @@
 On a terminal the line is rewritten in place and cut to the terminal's width (80 columns
 when unknown); events (``event``) are printed on their own line above it. When the
 output is not a terminal (a log file, a pipe, the launcher reading a child's log) every
-status is a plain line starting with ``STATUS_PREFIX``, so a reader can tell a status
+status is a plain, uncut line starting with ``STATUS_PREFIX``, so a reader can tell a status
 from an event, and a status is written again only when it changed (waiting messages,
 whose elapsed time always changes, at most every ``repeat_s`` seconds).
 """
@@ -104,8 +104,8 @@ class Status:
         every ``repeat_s``."""
         if self.quiet:
             return
-        text = text[: self.width - (0 if self.tty else len(STATUS_PREFIX))]
         if self.tty:
+            text = text[: self.width]
             self._shown = text
             self.stream.write("\r\x1b[2K" + text)
             self.stream.flush()

@@ -59,6 +59,17 @@ def intervention_trend(history: Sequence[dict[str, Any]], fraction: float = 0.2
     return _weighted(first, "intervention_rate"), _weighted(last, "intervention_rate")
 
 
+def _moving_mean(values: Sequence[float], n: int) -> list[float]:
+    """Trailing mean over up to ``n`` values (shorter at the start)."""
+    out, acc = [], 0.0
+    for i, v in enumerate(values):
+        acc += v
+        if i >= n:
+            acc -= values[i - n]
+        out.append(acc / min(i + 1, n))
+    return out
+
+
 def plot(history: Sequence[dict[str, Any]], out: str | pathlib.Path, *,
          policy_success: float | None, operator_success: float | None,
          operator_name: str = "operator", title: str = "") -> pathlib.Path:
@@ -93,7 +104,10 @@ def plot(history: Sequence[dict[str, Any]], out: str | pathlib.Path, *,
     if title:
         ax.set_title(title, fontsize=9)
     ax = axes[1]
-    ax.plot(*series("intervention_rate"), color="tab:orange")
+    xs, ys = series("intervention_rate")
+    ax.plot(xs, ys, color="tab:orange", alpha=0.35, lw=1, label="per status period")
+    ax.plot(xs, _moving_mean(ys, 10), color="tab:orange", lw=2, label="mean of 10 periods")
+    ax.legend(loc="upper right", fontsize=7)
     ax.set_ylim(-0.03, 1.03)
     ax.set_ylabel("intervention rate\n(operator steps / steps)", fontsize=8)
     if has_lambda:

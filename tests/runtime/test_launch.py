@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -55,7 +56,12 @@ def test_budget_run_ends_with_an_evaluation_line(tmp_path, demos):
     # one update call per step taken after training started (minus the slack).
     assert last["updates"] >= steps - start - 2 * slack - 64, last
     assert (tmp_path / "run" / "policy.npz").exists()
-    assert "learner: " in out and "ratio" in out  # the learner's status is relayed
+    # the learner's events and status lines are relayed (plain lines: not a terminal)
+    assert "learner: " in out and "[status] " in out and "updates/s" in out
+    # the summary: a picture, and no operator figure for a task with its own operator
+    assert pathlib.Path(last["summary_plot"]).read_bytes()[:4] == b"\x89PNG", last
+    assert last["operator_success_rate"] is None and last["intervention_rate_last_20pct"] \
+        is not None, last
     assert ev["shutdown"]["learner_exit"] == 0 and ev["shutdown"]["actor_exits"] == [0, 0]
     assert not any(_alive(pid) for pid in [ev["launched"]["learner"],
                                             *ev["launched"]["actors"]])
