@@ -519,7 +519,7 @@ class Learner:
         head = (status_fmt.progress(steps, budget, rate) if budget
                 else f"{status_fmt.count(steps)} steps, {counts.get('episodes', 0)} episodes")
         parts = [head, f"success {status_fmt.percent(succ)}",
-                 f"intervened {status_fmt.percent(perf['intervention_rate'])}",
+                 f"human {status_fmt.percent(perf['intervention_rate'])}",
                  f"{perf['updates_per_s']:.0f} updates/s"]
         if lam is not None:
             parts.append(f"lambda {lam:.2f}")

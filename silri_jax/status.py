@@ -44,7 +44,7 @@ def duration(seconds: float) -> str:
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
-def bar(fraction: float, width: int = 12) -> str:
+def bar(fraction: float, width: int = 8) -> str:
     """``[#####-------]`` filled to ``fraction`` (clipped to [0, 1])."""
     f = min(max(float(fraction), 0.0), 1.0) if math.isfinite(fraction) else 0.0
     filled = round(f * width)
@@ -57,7 +57,7 @@ def percent(x: float) -> str:
 
 
 def progress(done: float, total: float, rate: float, unit: str = "steps") -> str:
-    """``[#####-------] 42% 5k/12k steps, 3m05s left`` (time left from ``rate`` per s)."""
+    """``[###-----] 42% 5k/12k steps, 3m05s left`` (time left from ``rate`` per s)."""
     left = (total - done) / rate if rate > 0 else float("nan")
     eta = f", {duration(left)} left" if math.isfinite(left) else ""
     return f"{bar(done / max(total, 1))} {100 * done / max(total, 1):.0f}% " \

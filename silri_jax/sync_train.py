@@ -469,7 +469,7 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
                 f"success {status_fmt.percent(succ)}",
                 *([f"eval {status_fmt.percent(last_eval.success_rate)}"]
                   if last_eval is not None else []),
-                f"intervened {status_fmt.percent(perf['intervention_rate'])}",
+                f"human {status_fmt.percent(perf['intervention_rate'])}",
                 f"{perf['updates_per_s']:.0f} updates/s",
                 *([f"lambda {lam:.2f}"] if lam is not None else []),
             ], log.line.width))

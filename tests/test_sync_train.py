@@ -27,6 +27,10 @@ def tiny_config(tmp_path: pathlib.Path, **overrides):
     c.hidden_dims = (16, 16)
     c.batch_size = 16
     c.num_demos = 2
+    # the machinery under test, not the main job's novice: demos that succeed, and an
+    # operator that intervenes soon
+    c.demo_profile = "expert"
+    c.operator_profile = "skilled"
     c.pretrain_steps = 20
     c.env_steps = 200
     c.start_training_after = 40

@@ -16,7 +16,7 @@ def test_formatting_names_units():
     assert status.bar(0.5, 10) == "[#####-----]" and status.bar(2.0, 4) == "[####]"
     assert status.percent(0.853) == "85%" and status.percent(float("nan")) == "--"
     p = status.progress(6000, 12000, rate=40.0)
-    assert p.startswith("[######------] 50% 6k/12k steps") and p.endswith("2m30s left")
+    assert p.startswith("[####----] 50% 6k/12k steps") and p.endswith("2m30s left")
 
 
 def test_fit_keeps_leading_parts_within_width():
