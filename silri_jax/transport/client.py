@@ -149,6 +149,7 @@ class ActorClient:
             c.method("SubscribeParams"), _identity, _identity)
         self._rpc_episode = ch.unary_unary(c.method("ReportEpisode"), _identity, _identity)
         self._rpc_ping = ch.unary_unary(c.method("Ping"), _identity, _identity)
+        self._rpc_health = ch.unary_unary(c.method("Health"), _identity, _identity)
         # On the params channel: a long poll must not sit behind a transition stream's
         # flow control.
         self._rpc_wait_progress = self._params_channel.unary_unary(
@@ -295,6 +296,12 @@ class ActorClient:
         if reply.HasField("progress"):
             self._note_progress(reply.progress)
         return reply
+
+    def health(self) -> pb.HealthReply:
+        """The learner's ``Health``: ``ok``, and each stopped worker with its cause."""
+        raw = self._rpc_health(pb.HealthRequest().SerializeToString(),
+                               timeout=self._call_timeout_s, metadata=self._metadata)
+        return pb.HealthReply.FromString(raw)
 
     def progress(self) -> tuple[c.Progress, float] | None:
         """``(newest learner progress, its monotonic receive time)``; None before any."""
@@ -449,8 +456,11 @@ class ActorClient:
                     if self._counters["connects"]:
                         self._counters["reconnects"] += 1
                     self._counters["connects"] += 1
+                # The stream carries the session this handshake was given: the learner
+                # takes this actor id's data only under its newest session.
                 call = self._rpc_stream(self._requests(epoch), timeout=self._stream_deadline_s,
-                                        metadata=self._metadata)
+                                        metadata=[*self._metadata,
+                                                  (c.MD_SESSION, reply.session)])
                 self._current_call = call
                 for raw in call:
                     ack = pb.Ack.FromString(raw)
