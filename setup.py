@@ -100,6 +100,8 @@ setup(
             "pytest-timeout",
             "ruff",
             "grpcio-tools>=1.66",
+            # the TLS tests make their own certificate authority and certificates
+            "cryptography>=42",
             "cmake>=3.22",
             "ninja",
             "pybind11>=2.12",

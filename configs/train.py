@@ -62,8 +62,15 @@ def _task() -> ml_collections.ConfigDict:
     # let the operator intervene in the actors (off: pure RL after the demos)
     t.intervention = True
     # "simulated" (silri_jax.operators.SimulatedOperator) or "<module>:<factory>" called
-    # as factory(profile=..., seed=...) for tasks without a simulated operator
+    # as factory(profile=..., seed=...) for tasks without a simulated operator (it also
+    # records demos.num demonstrations, with always=True when the factory takes it)
     t.operator = "simulated"
+    # gym: tasks: the step info entry that says success; empty: the first present of
+    # is_success, success, succeed
+    t.success_key = ""
+    # gym: tasks: "<module>:<function>" given the unwrapped env, returning what the
+    # operator sees before each step; empty: the latest observation
+    t.privileged_state = ""
     # operator skill profile for interventions: expert, skilled, novice or unskilled
     # (silri_jax/operators/profiles.py). The novice alone succeeds in about half of the
     # pick_cube episodes: the learned policy is measured against it
@@ -99,6 +106,10 @@ def _runtime() -> ml_collections.ConfigDict:
     r.max_message_bytes = 16 * 1024 * 1024
     # learner ingest queue bound in batches (back-pressure beyond it)
     r.max_queue = 64
+    # most sequence numbers an actor's batch may skip past what the learner stored for
+    # its id; more is refused as a client writing under another's id (a learner resumed
+    # without its write-ahead log can lose at most this many acknowledged transitions)
+    r.max_seq_gap = 100_000
     # all output of a run: checkpoints/, wal/ (write-ahead log), tb/ (TensorBoard)
     r.run_dir = "runs/train"
     # capacity of D_R and of D_I (transitions)

@@ -115,6 +115,7 @@ class Learner:
         self._stop = threading.Event()
         self._stop_reason: str | None = None
         self._update_error: BaseException | None = None
+        self._worker_error: RuntimeError | None = None
         self._host_params: tuple[int, Any] | None = None  # (update count, host copy)
         self._want_params = threading.Event()
         self._ingested = threading.Event()  # new transitions: a paced update thread wakes
@@ -191,9 +192,10 @@ class Learner:
         elif int(cfg.demos.num) > 0:
             from silri_jax.operators import record_demonstrations
 
+            seed = st.DEMO_SEED_OFFSET + self.seed * 1000
             episodes = record_demonstrations(self.env, n=int(cfg.demos.num),
-                                             profile=cfg.demos.profile,
-                                             seed=st.DEMO_SEED_OFFSET + self.seed * 1000)
+                                             profile=cfg.demos.profile, seed=seed,
+                                             operator=setup.make_demo_operator(cfg, seed))
             n_demo = insert_demos(self.d_i, episodes)
         self.counts["demo_transitions"] = n_demo
         if n_demo:
@@ -298,6 +300,8 @@ class Learner:
         except BaseException as e:  # surfaced by the main thread, which then stops
             log.exception("update thread failed")
             self._update_error = e
+            if hasattr(self, "server"):
+                self.server.report_stopped("update", repr(e))
             self._stop.set()
 
     def _update_loop_inner(self) -> None:
@@ -422,6 +426,7 @@ class Learner:
             self.spec, self.hash, self.on_transitions, self.on_episode, address=r.address,
             token=r.token or None, tls=tls, max_message_bytes=int(r.max_message_bytes),
             max_queue=int(r.max_queue), progress=self.progress,
+            max_seq_gap=int(r.max_seq_gap),
         )
         self.server.load_state_dict({"acked_seq": self.acked,
                                      "params_version": self.params_version})
@@ -452,6 +457,15 @@ class Learner:
         self._want_params.set()
         while not self._stop.wait(0.01):
             now = time.monotonic()
+            stopped = self.server.stopped()
+            if stopped and self._worker_error is None and "update" not in stopped:
+                # A worker of the server ended (it survives bad batches, so this is a bug
+                # or an exhausted resource): stop rather than run on without intake.
+                self._worker_error = RuntimeError(
+                    "; ".join(f"the learner's {k} thread stopped: {v}"
+                              for k, v in sorted(stopped.items())))
+                self.logger.status(f"{self._worker_error}", final=True)
+                self.stop(reason="a worker stopped")
             if self._host_params is not None and self._host_params[0] > pushed_update:
                 pushed_update, params = self._host_params
                 self._publish(params)
@@ -487,6 +501,8 @@ class Learner:
         self._history.close()
         if self._update_error is not None:
             raise RuntimeError("the update thread failed") from self._update_error
+        if self._worker_error is not None:
+            raise self._worker_error
 
     def stop(self, reason: str | None = None) -> None:
         self._stop_reason = self._stop_reason or reason

@@ -4,10 +4,18 @@ Observations become our dict: a Box becomes ``{"state": float32}``; a Dict keeps
 HxWx3 entries as ``"images/<key>"`` and concatenates every other entry (sorted by key,
 flattened) into ``"state"``. Actions are normalised to ``[-1, 1]`` and rescaled to the
 env's bounds, so agents always emit the same range. Steps report ``executed_action``.
+
+Success is read from the step's ``info``: ``success_key`` names the entry, or, empty,
+the first of ``SUCCESS_KEYS`` present (gymnasium's ``is_success``, ``success``, gym-hil's
+``succeed``). An operator sees ``privileged_state()``: what ``privileged_state_fn(env)``
+returns for the unwrapped env when one is given, else the env's own ``privileged_state()``
+when it has one, else the latest observation in our dict form, so an operator written for
+an external env needs nothing the env does not offer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -25,11 +33,19 @@ def _is_image(space: gym.Space) -> bool:
     )
 
 
+SUCCESS_KEYS = ("is_success", "success", "succeed")
+
+
 class GymAdapter(gym.Wrapper):
     """Converts observations and actions; rewards, termination and truncation pass through."""
 
-    def __init__(self, env: gym.Env) -> None:
+    def __init__(self, env: gym.Env, success_key: str = "",
+                 privileged_state_fn: Callable[[gym.Env], Mapping[str, Any]] | None = None
+                 ) -> None:
         super().__init__(env)
+        self.success_key = success_key
+        self._privileged_state_fn = privileged_state_fn
+        self._last_obs: dict[str, np.ndarray] = {}
         act = env.action_space
         if not isinstance(act, gym.spaces.Box) or len(act.shape) != 1:
             raise ValueError(f"the adapter needs a 1-D Box action space, got {act}")
@@ -76,10 +92,25 @@ class GymAdapter(gym.Wrapper):
             out[specs.IMAGE_PREFIX + k] = np.asarray(obs[k], np.uint8)
         return out
 
+    def privileged_state(self) -> Mapping[str, Any]:
+        """What an operator sees before a step (see the module docstring)."""
+        if self._privileged_state_fn is not None:
+            return self._privileged_state_fn(self.env.unwrapped)
+        own = getattr(self.env.unwrapped, "privileged_state", None)
+        if callable(own):  # an env written for this project offers its own
+            return own()
+        return {k: v.copy() for k, v in self._last_obs.items()}
+
+    def _success(self, info: Mapping[str, Any]) -> bool:
+        if self.success_key:
+            return bool(info.get(self.success_key, False))
+        return any(bool(info[k]) for k in SUCCESS_KEYS if k in info)
+
     def reset(self, **kwargs: Any):  # type: ignore[override]
         obs, info = self.env.reset(**kwargs)
         info.setdefault("is_intervention", False)
-        return self._convert(obs), info
+        self._last_obs = self._convert(obs)
+        return self._last_obs, info
 
     def step(self, action: Any):  # type: ignore[override]
         a = np.asarray(action, np.float64).reshape(-1)
@@ -92,5 +123,6 @@ class GymAdapter(gym.Wrapper):
         )
         info["executed_action"] = a.astype(np.float32)
         info.setdefault("is_intervention", False)
-        info.setdefault("success", bool(info.get("is_success", False)))
-        return self._convert(obs), float(reward), bool(terminated), bool(truncated), info
+        info["success"] = self._success(info)
+        self._last_obs = self._convert(obs)
+        return self._last_obs, float(reward), bool(terminated), bool(truncated), info

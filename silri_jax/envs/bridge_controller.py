@@ -15,10 +15,41 @@ import mujoco
 import numpy as np
 
 from silri_jax.envs import rotations
-from silri_jax.envs.controllers import ARM_JOINTS, ControllerState, ImpedanceParams
+from silri_jax.envs.controller_types import ARM_JOINTS, ControllerState, ImpedanceParams
+
+
+def bridge_settings(params: ImpedanceParams | None, posture: np.ndarray | None
+                    ) -> dict[str, Any]:
+    """``Bridge`` keyword settings equal to ``params`` (the Python controller's gains) and
+    ``posture`` (the nullspace target). A setting the C++ law does not have is refused by
+    name rather than silently ignored."""
+    out: dict[str, Any] = {}
+    if params is not None:
+        if params.pinv_damping != ImpedanceParams.pinv_damping:
+            raise ValueError(
+                f"ImpedanceParams.pinv_damping={params.pinv_damping}: the C++ bridge's "
+                "nullspace projector has no such setting; use the python controller for it")
+        k = np.array([params.stiffness_pos] * 3 + [params.stiffness_rot] * 3)
+        out["gains"] = {
+            "stiffness": k,
+            "damping": 2.0 * params.damping_ratio * np.sqrt(k),
+            "error_clip": np.array([params.error_clip_pos] * 3 + [params.error_clip_rot] * 3),
+            "nullspace_stiffness": params.nullspace_stiffness,
+            "nullspace_damping": 2.0 * np.sqrt(params.nullspace_stiffness),
+        }
+        out["limits"] = {"max_dtau": params.torque_rate_limit}
+    if posture is not None:
+        q = np.asarray(posture, np.float64).reshape(-1)
+        if q.shape != (len(ARM_JOINTS),) or not np.all(np.isfinite(q)):
+            raise ValueError(f"posture must be {len(ARM_JOINTS)} finite joint angles, got {q}")
+        out["q_nominal"] = q
+    return out
 
 
 class BridgeController:
+    """The C++ bridge's MuJoCo backend with the Python controller's interface; ``params``
+    and ``posture`` become the bridge's gains, torque-rate limit and nullspace posture."""
+
     backend = "cpp"
 
     def __init__(
@@ -37,9 +68,12 @@ class BridgeController:
         self._qadr = np.array([model.jnt_qposadr[model.joint(j).id] for j in ARM_JOINTS])
         self._dadr = np.array([model.jnt_dofadr[model.joint(j).id] for j in ARM_JOINTS])
         self._gripper = model.actuator("gripper").id
-        self._bridge = Bridge(backend="mujoco", model=model, data=data, **kwargs)
-        self._params = params
-        self._posture = posture
+        settings = bridge_settings(params, posture)
+        for name in ("gains", "limits"):
+            if name in settings and name in kwargs:
+                settings[name] = {**settings[name], **kwargs.pop(name)}
+        self._bridge = Bridge(backend="mujoco", model=model, data=data,
+                              **{**settings, **kwargs})
 
     def reset(self) -> None:
         mujoco.mj_forward(self.model, self.data)

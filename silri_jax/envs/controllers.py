@@ -15,64 +15,23 @@ requires of an external loop) and clipped to the joint torque limits.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-from typing import Any, Protocol
+from typing import Any
 
 import mujoco
 import numpy as np
 
 from silri_jax.envs import rotations
+from silri_jax.envs.controller_types import (  # re-exported: the env layer's names
+    ARM_JOINTS,
+    PANDA_TORQUE_LIMITS,
+    Controller,
+    ControllerState,
+    ImpedanceParams,
+)
 
-ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
-PANDA_TORQUE_LIMITS = np.array([87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0])
-
-
-@dataclasses.dataclass(frozen=True)
-class ImpedanceParams:
-    """Gains of the Cartesian impedance law; defaults follow HIL-SERL's Franka settings."""
-
-    stiffness_pos: float = 2000.0  # N/m
-    stiffness_rot: float = 150.0  # Nm/rad
-    damping_ratio: float = 1.0
-    error_clip_pos: float = 0.02  # m per axis: bounds the commanded force (and speed)
-    error_clip_rot: float = 0.10  # rad per axis
-    nullspace_stiffness: float = 10.0
-    torque_rate_limit: float = 1.0  # Nm per control tick
-    pinv_damping: float = 1e-4
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            if not getattr(self, f.name) > 0:
-                raise ValueError(f"ImpedanceParams.{f.name} must be positive")
-
-
-@dataclasses.dataclass
-class ControllerState:
-    """What the loop knows after a step; read by the env and by tests."""
-
-    ee_pos: np.ndarray
-    ee_quat: np.ndarray
-    q: np.ndarray
-    dq: np.ndarray
-    tau: np.ndarray
-
-
-class Controller(Protocol):
-    """Steps the physics with the arm held by an impedance law around a target pose."""
-
-    backend: str
-
-    def reset(self) -> None:
-        """Forgets torque history and holds the current pose (call after setting qpos)."""
-
-    def set_target(self, pos: np.ndarray, quat_wxyz: np.ndarray) -> None: ...
-
-    def step(self, n: int) -> None:
-        """Advances ``n`` physics ticks (one control update per tick)."""
-
-    def state(self) -> ControllerState: ...
-
+__all__ = ["ARM_JOINTS", "PANDA_TORQUE_LIMITS", "Controller", "ControllerState",
+           "ImpedanceParams", "PyImpedanceController", "bridge_available", "make_controller"]
 
 class PyImpedanceController:
     """Reference implementation in numpy; about 50 us a tick, so ~150 env steps/s at most."""
@@ -119,9 +78,6 @@ class PyImpedanceController:
         self.data.qfrc_applied[self._d0 : self._d0 + 7] = 0.0
         self._target_pos = self.data.site_xpos[self._site].copy()
         self._target_quat = rotations.mat_to_quat(self.data.site_xmat[self._site].reshape(3, 3))
-
-    def set_posture(self, q: np.ndarray) -> None:
-        self._posture = np.asarray(q, np.float64).copy()
 
     def set_target(self, pos: np.ndarray, quat_wxyz: np.ndarray) -> None:
         self._target_pos = np.asarray(pos, np.float64).copy()

@@ -46,7 +46,8 @@ def make(
         from silri_jax.envs.adapters import GymAdapter
 
         inner = gym.make(task_name[len(GYM_PREFIX) :], **values.pop("kwargs", {}))
-        env: gym.Env = GymAdapter(inner)
+        env: gym.Env = GymAdapter(inner, success_key=str(values.get("success_key") or ""),
+                                  privileged_state_fn=values.get("privileged_state_fn"))
         if values.get("max_episode_steps"):
             env = wrappers.TimeLimit(env, int(values["max_episode_steps"]))
         return wrappers.InterventionWrapper(env, operator)

@@ -20,18 +20,6 @@ def gaussian_log_prob(x: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Arra
     return jnp.sum(-0.5 * z * z - jnp.log(std) - 0.5 * LOG_2PI, axis=-1)
 
 
-def tanh_gaussian_sample_and_log_prob(
-    key: jax.Array, mean: jax.Array, std: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Reparameterised sample of tanh(N(mean, std)) and its log density.
-
-    The change-of-variables term uses the numerically stable form
-    ``log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))``.
-    """
-    u = mean + std * jax.random.normal(key, mean.shape, mean.dtype)
-    return jnp.tanh(u), tanh_gaussian_log_prob_pre_tanh(u, mean, std)
-
-
 def tanh_gaussian_log_prob_pre_tanh(u: jax.Array, mean: jax.Array, std: jax.Array) -> jax.Array:
     """Log density of ``tanh(u)`` under tanh(N(mean, std)), given the pre-tanh value ``u``."""
     log_det = jnp.sum(2.0 * (math.log(2.0) - u - jax.nn.softplus(-2.0 * u)), axis=-1)

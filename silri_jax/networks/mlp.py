@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": nn.tanh,
@@ -50,8 +49,3 @@ class MLP(nn.Module):
                 x = nn.LayerNorm(name=f"norm_{i}")(x)
             x = act(x)
         return x
-
-
-def flatten_batch(x: jax.Array) -> jax.Array:
-    """[B, ...] -> [B, prod(...)]."""
-    return jnp.reshape(x, (x.shape[0], -1))

@@ -27,6 +27,7 @@ def record_demonstrations(
     seed: int = 0,
     only_successful: bool = True,
     max_attempts: int | None = None,
+    operator: Any | None = None,
 ) -> list[Episode]:
     """Runs ``n`` operator-driven episodes on a made env (``silri_jax.envs.make``).
 
@@ -34,12 +35,17 @@ def record_demonstrations(
     operator drives every step; actions stored are the executed ones from ``info`` (after
     clipping), and every episode keeps its true final observation. Failed episodes are
     dropped when ``only_successful`` (then at most ``max_attempts``, default ``3 n``, run).
+    ``operator`` (any ``Operator``) records them instead of the simulated operator of
+    ``profile``; it must return an action on every step (``None`` is an error naming the
+    step), since there is no policy to fall back on.
     """
     if n <= 0:
         raise ValueError(f"number of demonstrations must be positive, got {n}")
     episodes: list[Episode] = []
     attempts = max_attempts or 3 * n
-    with _operator_driving(env, SimulatedOperator(profile, always=True, seed=seed)):
+    driver = SimulatedOperator(profile, always=True, seed=seed) if operator is None \
+        else _MustAct(operator)
+    with _operator_driving(env, driver):
         for i in range(attempts):
             if len(episodes) >= n:
                 break
@@ -51,6 +57,28 @@ def record_demonstrations(
             f"only {len(episodes)} of {n} demonstrations succeeded in {attempts} attempts"
         )
     return episodes
+
+
+class _MustAct:
+    """An operator that must act on every step (recording demonstrations)."""
+
+    def __init__(self, operator: Any) -> None:
+        self.operator, self.step = operator, 0
+
+    def reset(self, seed: int | None) -> None:
+        self.step = 0
+        if hasattr(self.operator, "reset"):
+            self.operator.reset(seed)
+
+    def __call__(self, state: Any, proposed: Any) -> Any:
+        action = self.operator(state, proposed)
+        if action is None:
+            raise ValueError(
+                f"the operator {type(self.operator).__name__} returned None at step "
+                f"{self.step} of a demonstration: to record demonstrations it must act on "
+                "every step (give its factory an 'always' argument)")
+        self.step += 1
+        return action
 
 
 @contextlib.contextmanager

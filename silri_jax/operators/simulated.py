@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from silri_jax import specs
-from silri_jax.envs.wrappers import decode_gripper
 from silri_jax.operators.experts import expert_action
 from silri_jax.operators.profiles import SkillProfile, get_profile
 
@@ -167,10 +166,3 @@ class SimulatedOperator:
                 return True
         left = state["max_episode_steps"] - state["step"]
         return left <= pol.urgency_steps
-
-
-def gripper_of(action: Any) -> int:
-    """The gripper command carried by an operator action (STAY when it has none)."""
-    if isinstance(action, Mapping):
-        return decode_gripper(action.get("gripper", specs.GRIPPER_STAY))
-    return specs.GRIPPER_STAY

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -121,15 +120,3 @@ def kill_group(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def wait_any(procs: Sequence[subprocess.Popen], timeout: float | None = None,
-             poll_s: float = 0.2) -> subprocess.Popen | None:
-    """The first child that exited, or None after ``timeout``."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while deadline is None or time.monotonic() < deadline:
-        for p in procs:
-            if p.poll() is not None:
-                return p
-        time.sleep(poll_s)
-    return None

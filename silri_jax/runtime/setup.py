@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import json
 import math
 import pathlib
@@ -57,8 +58,8 @@ def config_hash(config: ml_collections.ConfigDict) -> str:
 def validate(config: ml_collections.ConfigDict) -> None:
     """Refuses settings that would fail late, with the field's name."""
     r = config.runtime
-    for name in ("replay_capacity", "max_queue", "max_outbox", "max_batch", "num_actors",
-                 "eval_episodes", "keep_checkpoints"):
+    for name in ("replay_capacity", "max_queue", "max_seq_gap", "max_outbox", "max_batch",
+                 "num_actors", "eval_episodes", "keep_checkpoints"):
         if int(r[name]) <= 0:
             raise ValueError(f"config.runtime.{name} must be positive, got {r[name]}")
     for name in ("push_period_s", "log_every_s"):
@@ -93,9 +94,38 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if config.demos.path and not pathlib.Path(config.demos.path).is_file():
         raise ValueError(f"config.demos.path={config.demos.path!r}: no such file")
     validate_agent_config(agent_config(config), "config.agent.overrides.")
+    _check_external_task(config)
     if not r.run_dir:
         raise ValueError("config.runtime.run_dir must name a directory")
     spool_dir(config, "actor-0")  # refuses a malformed actor_spool_dir by name
+
+
+def _check_external_task(config: ml_collections.ConfigDict) -> None:
+    """An external gymnasium task needs an operator of its own for interventions and
+    recorded demonstrations: the built-in one drives only the project's simulated tasks."""
+    t, d = config.task, config.demos
+    if not str(t.name).startswith("gym:"):
+        return
+    for name in ("operator", "privileged_state"):
+        value = t.get(name, "")
+        if value and value != "simulated":
+            try:
+                load_factory(value)
+            except ValueError as e:
+                raise ValueError(f"config.task.{name}={value!r}: {e}") from None
+    if t.operator != "simulated":
+        return
+    if int(d.num) > 0 and not d.path:
+        raise ValueError(
+            f"config.demos.num={d.num}: the built-in simulated operator demonstrates only the "
+            f"project's own tasks, not {t.name!r}; set config.demos.path to a demo file, "
+            "config.task.operator to '<module>:<factory>' (an operator for this env), or "
+            "config.demos.num=0")
+    if t.intervention:
+        raise ValueError(
+            f"config.task.intervention=True: the built-in simulated operator cannot operate "
+            f"{t.name!r}; set config.task.operator to '<module>:<factory>' or "
+            "config.task.intervention=False")
 
 
 def spool_dir(config: ml_collections.ConfigDict, actor_id: str) -> pathlib.Path | None:
@@ -137,9 +167,34 @@ def make_operator(config: ml_collections.ConfigDict, seed: int) -> Any | None:
     return load_factory(t.operator)(profile=t.operator_profile, seed=seed)
 
 
+def make_demo_operator(config: ml_collections.ConfigDict, seed: int) -> Any | None:
+    """The operator that records ``demos.num`` demonstrations: None for the built-in
+    simulated one (``record_demonstrations`` makes it from ``demos.profile``), else the
+    task's own operator factory, called with ``always=True`` when it takes that argument
+    (an operator that otherwise lets a good policy act must drive every step here)."""
+    t = config.task
+    if t.operator == "simulated":
+        return None
+    factory = load_factory(t.operator)
+    kwargs: dict[str, Any] = {"profile": config.demos.profile, "seed": seed}
+    try:
+        if "always" in inspect.signature(factory).parameters:
+            kwargs["always"] = True
+    except (TypeError, ValueError):
+        pass
+    return factory(**kwargs)
+
+
 def make_env(config: ml_collections.ConfigDict, operator: Any | None = None) -> Any:
-    """The task env wrapped for interventions exactly as ``sync_train`` builds it."""
-    return envs.make(config.task.name, st.sim_config(sync_view(config)), operator=operator)
+    """The task env wrapped for interventions exactly as ``sync_train`` builds it; an
+    external gymnasium task also gets its success key and privileged-state hook."""
+    values = st.sim_config(sync_view(config))
+    t = config.task
+    if str(t.name).startswith("gym:"):
+        values["success_key"] = t.get("success_key", "")
+        if t.get("privileged_state", ""):
+            values["privileged_state_fn"] = load_factory(t.privileged_state)
+    return envs.make(t.name, values, operator=operator)
 
 
 def make_env_and_agent(

@@ -60,6 +60,36 @@ def _identity(b: bytes) -> bytes:
     return b
 
 
+# Plain-text connections a TLS learner closed before this client calls it a TLS learner
+# (a learner that is restarting closes a connection once or twice, not every time).
+PLAIN_TO_TLS_CLOSES = 5
+
+
+def connection_problem(details: str, address: str, tls: bool) -> str | None:
+    """A connection failure retrying cannot fix, as a sentence naming what to change: a
+    TLS handshake that failed (wrong certificate authority, expired certificate, a TLS
+    client against a plain learner). None for failures that may pass (learner not up)."""
+    d = details.lower()
+    if "handshake failed" not in d and "certificate_verify_failed" not in d:
+        return None
+    if "wrong_version_number" in d or "packet_length_too_long" in d or "http_request" in d:
+        hint = ("the learner does not serve TLS: leave runtime.tls_root_cert empty, or "
+                "start the learner with runtime.tls_cert and runtime.tls_key")
+    elif "expired" in d:
+        hint = "the learner's certificate has expired: issue a new one (docs/runtime.md)"
+    elif "not yet valid" in d:
+        hint = "the learner's certificate is not valid yet: check both machines' clocks"
+    elif "issuer" in d or "self signed" in d or "self-signed" in d or "unknown ca" in d:
+        hint = ("runtime.tls_root_cert is not the certificate authority that signed the "
+                "learner's certificate")
+    elif "hostname" in d or "subject alternative" in d or "peer name" in d:
+        hint = "the learner's certificate does not name the address the actor dials"
+    else:
+        hint = "check runtime.tls_root_cert and the learner's certificate"
+    cause = details.rsplit("SSL routines:", 1)[-1].split(": OK")[0].strip()
+    return f"TLS handshake with the learner at {address} failed ({cause}): {hint}"
+
+
 class ActorClient:
     """Streams transitions to a ``LearnerServer`` and receives parameters from it.
 
@@ -131,6 +161,8 @@ class ActorClient:
         options = [*c.client_channel_options(self._max_message_bytes),
                    ("grpc.use_local_subchannel_pool", 1)]
         root = None
+        self._tls = bool(tls_root_cert)
+        self._plain_closes = 0
         if tls_root_cert:
             with open(tls_root_cert, "rb") as f:
                 root = f.read()
@@ -149,6 +181,7 @@ class ActorClient:
             c.method("SubscribeParams"), _identity, _identity)
         self._rpc_episode = ch.unary_unary(c.method("ReportEpisode"), _identity, _identity)
         self._rpc_ping = ch.unary_unary(c.method("Ping"), _identity, _identity)
+        self._rpc_health = ch.unary_unary(c.method("Health"), _identity, _identity)
         # On the params channel: a long poll must not sit behind a transition stream's
         # flow control.
         self._rpc_wait_progress = self._params_channel.unary_unary(
@@ -296,6 +329,12 @@ class ActorClient:
             self._note_progress(reply.progress)
         return reply
 
+    def health(self) -> pb.HealthReply:
+        """The learner's ``Health``: ``ok``, and each stopped worker with its cause."""
+        raw = self._rpc_health(pb.HealthRequest().SerializeToString(),
+                               timeout=self._call_timeout_s, metadata=self._metadata)
+        return pb.HealthReply.FromString(raw)
+
     def progress(self) -> tuple[c.Progress, float] | None:
         """``(newest learner progress, its monotonic receive time)``; None before any."""
         with self._cv:
@@ -408,6 +447,30 @@ class ActorClient:
             if not self._closed:
                 self._cv.wait(timeout=delay)
 
+    def _probe_connection(self) -> None:
+        """Before the first handshake: one quick Ping without ``wait_for_ready`` shows the
+        transport's own error, so a TLS mistake becomes a fatal error naming it instead
+        of endless retries (a handshake waiting for readiness only ever times out)."""
+        try:
+            self._rpc_ping(pb.PingRequest().SerializeToString(), timeout=5.0,
+                           metadata=self._metadata)
+            self._plain_closes = 0
+        except grpc.RpcError as e:
+            details = e.details() or ""
+            problem = connection_problem(details, self.address, self._tls)
+            if problem is None and not self._tls and "socket closed" in details.lower():
+                self._plain_closes += 1
+                if self._plain_closes >= PLAIN_TO_TLS_CLOSES:
+                    problem = (f"the learner at {self.address} closed {self._plain_closes} "
+                               "plain-text connections in a row: it probably serves TLS; "
+                               "set runtime.tls_root_cert to the certificate authority "
+                               "that signed its certificate")
+            if problem is not None:
+                self._fatal = TransportError(problem)
+                log.error("%s", problem)
+                with self._cv:
+                    self._cv.notify_all()
+
     def _fail(self, e: grpc.RpcError, where: str) -> None:
         self._fatal = TransportError(f"{where} refused by the learner: {e.code().name}: "
                                      f"{e.details()}")
@@ -429,6 +492,10 @@ class ActorClient:
     def _sender_loop(self) -> None:
         attempt = 0
         while not self._closed and self._fatal is None:
+            if not self._counters["connects"]:
+                self._probe_connection()
+                if self._fatal is not None:
+                    break
             try:
                 reply = self._handshake()
                 if self._server_id and reply.server_id != self._server_id:
@@ -449,8 +516,11 @@ class ActorClient:
                     if self._counters["connects"]:
                         self._counters["reconnects"] += 1
                     self._counters["connects"] += 1
+                # The stream carries the session this handshake was given: the learner
+                # takes this actor id's data only under its newest session.
                 call = self._rpc_stream(self._requests(epoch), timeout=self._stream_deadline_s,
-                                        metadata=self._metadata)
+                                        metadata=[*self._metadata,
+                                                  (c.MD_SESSION, reply.session)])
                 self._current_call = call
                 for raw in call:
                     ack = pb.Ack.FromString(raw)

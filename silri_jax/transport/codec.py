@@ -324,6 +324,21 @@ def validate_transition(spec: EnvSpec, t: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Sequence numbers stay far below uint64's end (and fit int64 and float64 exactly), so
+# ``first_seq + n`` can never overflow an ack; an actor at 10 kHz needs 28,000 years to
+# reach the bound.
+MAX_SEQ = 2**53
+
+
+def check_seq_range(first_seq: int, n: int) -> None:
+    """Refuses a batch whose sequence numbers leave ``1 .. MAX_SEQ``, naming the field."""
+    if first_seq < 1:
+        raise CodecError("first_seq", f"sequence numbers start at 1, got {first_seq}")
+    if first_seq + n - 1 > MAX_SEQ:
+        raise CodecError("first_seq", f"first_seq {first_seq} with {n} transitions passes the "
+                         f"largest sequence number {MAX_SEQ}")
+
+
 def build_batch_pb(
     spec: EnvSpec,
     actor_id: str,
@@ -336,9 +351,8 @@ def build_batch_pb(
     With ``share_frames`` a next observation identical to the following transition's
     observation is sent once (about halves pixel traffic in a continuous stream).
     """
-    if first_seq < 1:
-        raise CodecError("first_seq", f"sequence numbers start at 1, got {first_seq}")
     n = validate_batch(spec, batch)
+    check_seq_range(first_seq, n)
     msg = pb.TransitionBatch(actor_id=actor_id, first_seq=first_seq, num_transitions=n)
     obs, nxt = batch["observations"], batch["next_observations"]
     following = np.zeros(n, np.uint8)
@@ -391,8 +405,7 @@ def decode_batch(spec: EnvSpec, msg: pb.TransitionBatch) -> DecodedBatch:
         raise CodecError("num_transitions", "empty batch")
     if not msg.actor_id:
         raise CodecError("actor_id", "missing")
-    if msg.first_seq < 1:
-        raise CodecError("first_seq", f"sequence numbers start at 1, got {msg.first_seq}")
+    check_seq_range(int(msg.first_seq), n)
     following = _field(msg, "next_is_following", "uint8", (n,))
     if (following > 1).any() or following[-1] != 0:
         raise CodecError("next_is_following", "flags must be 0 or 1 and the last one 0")

@@ -19,6 +19,7 @@ MD_TOKEN = "x-silri-token"
 MD_PROTOCOL = "x-silri-protocol"
 MD_CONFIG = "x-silri-config-hash"
 MD_ACTOR = "x-silri-actor"
+MD_SESSION = "x-silri-session"
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 # Room left in a params chunk for the message framing and piece headers.

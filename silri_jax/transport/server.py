@@ -50,6 +50,12 @@ ProgressCallback = Callable[[], c.Progress]
 MAX_PROGRESS_WAIT_S = 5.0
 
 
+# The most sequence numbers a batch may skip past what an actor id has stored. Gaps happen
+# only when a learner lost acknowledged data (resumed without its write-ahead log); a
+# larger jump is a client writing under someone else's id and is refused.
+DEFAULT_MAX_SEQ_GAP = 100_000
+
+
 def _no_progress() -> c.Progress:
     return c.Progress()
 
@@ -115,6 +121,7 @@ class LearnerServer:
         max_queue: int = 64,
         max_workers: int = 64,
         progress: ProgressCallback | None = None,
+        max_seq_gap: int = DEFAULT_MAX_SEQ_GAP,
     ) -> None:
         if not c.is_loopback(address) and not token:
             raise ValueError(
@@ -141,6 +148,12 @@ class LearnerServer:
         self._subscribers = 0
         self._progress = progress or _no_progress
         self._progress_cond = threading.Condition()
+        self.max_seq_gap = int(max_seq_gap)
+        # actor id -> the newest session issued to it, and its open streams under it
+        self._sessions: dict[str, str] = {}
+        self._live_streams: collections.Counter[str] = collections.Counter()
+        # worker name -> why it stopped ("ingest", or what the owner reports)
+        self._stopped: dict[str, str] = {}
 
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="learner-rpc"),
@@ -159,7 +172,7 @@ class LearnerServer:
             raise OSError(f"could not bind {address!r}")
         self.address = f"{address.rsplit(':', 1)[0]}:{self.port}"
         self._ingest_thread = threading.Thread(
-            target=self._ingest_loop, name="learner-ingest", daemon=True
+            target=self._ingest_main, name="learner-ingest", daemon=True
         )
         self._ingest_thread.start()
         self._server.start()
@@ -211,6 +224,17 @@ class LearnerServer:
                 "subscribers": self._subscribers,
             }
 
+    def report_stopped(self, worker: str, cause: str) -> None:
+        """Marks ``worker`` (a thread of the learner) as stopped: ``Health`` and
+        ``stopped()`` name it with ``cause`` from now on."""
+        with self._lock:
+            self._stopped.setdefault(worker, cause)
+
+    def stopped(self) -> dict[str, str]:
+        """``{worker: cause}`` of every learner worker that ended ({} when all run)."""
+        with self._lock:
+            return dict(self._stopped)
+
     def state_dict(self) -> dict[str, Any]:
         """What a checkpoint must keep so a resumed learner still deduplicates resends."""
         with self._lock:
@@ -257,6 +281,7 @@ class LearnerServer:
                 "WaitProgress": grpc.unary_unary_rpc_method_handler(
                     self._guard(self._wait_progress)
                 ),
+                "Health": grpc.unary_unary_rpc_method_handler(self._guard(self._health)),
             },
         )
 
@@ -359,13 +384,29 @@ class LearnerServer:
                 grpc.StatusCode.FAILED_PRECONDITION, "spec_mismatch", f"env spec differs: {diff}"
             )
         with self._lock:
+            if self._live_streams[req.actor_id] > 0:
+                raise Refused(
+                    grpc.StatusCode.ALREADY_EXISTS, "actor_busy",
+                    f"actor id {req.actor_id!r} is streaming from another connection; a "
+                    "second client cannot write into its stream (retry once it ended)")
+            session = uuid.uuid4().hex
+            self._sessions[req.actor_id] = session
             acked = self._acked.get(req.actor_id, 0)
         log.info("actor %s connected (acked seq %d)", req.actor_id, acked)
         return pb.HandshakeReply(
             protocol_version=c.PROTOCOL_VERSION, acked_seq=acked,
             params_version=self._params_version, max_message_bytes=self.max_message_bytes,
-            server_id=self.server_id, progress=self._progress().to_pb(),
+            server_id=self.server_id, progress=self._progress().to_pb(), session=session,
         ).SerializeToString()
+
+    def _health(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        self._check_call(context, need_config=False)
+        self._check_size(raw, "HealthRequest")
+        self._parse(pb.HealthRequest, raw)
+        stopped = self.stopped()
+        return pb.HealthReply(ok=not stopped, stopped=[f"{k}: {v}" for k, v in
+                                                       sorted(stopped.items())]
+                              ).SerializeToString()
 
     def _report_episode(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
         self._check_call(context, need_config=True)
@@ -460,10 +501,31 @@ class LearnerServer:
     ) -> Iterator[bytes]:
         try:
             md = self._check_call(context, need_config=True)
+            actor = md.get(c.MD_ACTOR, "")
+            with self._lock:
+                session = self._sessions.get(actor)
+                if not actor or session is None or not hmac.compare_digest(
+                        md.get(c.MD_SESSION, "").encode(), session.encode()):
+                    raise Refused(
+                        grpc.StatusCode.ABORTED, "stale_session",
+                        f"no current session for actor id {actor!r} on this stream: handshake "
+                        "first (another connection may have taken the id since)")
+                if self._live_streams[actor] > 0:
+                    raise Refused(grpc.StatusCode.ALREADY_EXISTS, "actor_busy",
+                                  f"actor id {actor!r} already has an open stream")
+                self._live_streams[actor] += 1
         except Refused as r:
             self._refuse(context, r)
             return
-        stream = _Stream(md.get(c.MD_ACTOR, ""), queue.SimpleQueue())
+        try:
+            yield from self._serve_stream(_Stream(actor, queue.SimpleQueue()),
+                                          request_iterator, context)
+        finally:
+            with self._lock:
+                self._live_streams[actor] -= 1
+
+    def _serve_stream(self, stream: _Stream, request_iterator: Iterator[bytes],
+                      context: grpc.ServicerContext) -> Iterator[bytes]:
         reader = threading.Thread(
             target=self._read_stream, args=(stream, request_iterator, context),
             name=f"learner-read-{stream.actor_id}", daemon=True,
@@ -538,6 +600,16 @@ class LearnerServer:
                     return False
         return False
 
+    def _ingest_main(self) -> None:
+        """The ingest thread; if it ever ends other than by ``stop``, ``Health`` and
+        ``stopped()`` name it and why (the learner then stops with that error)."""
+        try:
+            self._ingest_loop()
+        except BaseException as e:
+            log.exception("the ingest thread stopped")
+            self.report_stopped("ingest", repr(e))
+            raise
+
     def _ingest_loop(self) -> None:
         while True:
             stream, item = self._ingest.get()
@@ -551,18 +623,32 @@ class LearnerServer:
             except Refused as r:
                 stream.acks.put(r)
                 continue
+            except Exception as e:  # a bad batch is refused to its sender; intake goes on
+                log.exception("storing a batch of %s failed", getattr(item, "actor_id", "?"))
+                r = Refused(grpc.StatusCode.INTERNAL, "internal",
+                            f"the learner could not store the batch: {e!r}")
+                with self._lock:
+                    self._counters["ingest_errors"] += 1
+                stream.acks.put(r)
+                continue
             stream.acks.put(ack)
 
     def _store(self, batch: codec.DecodedBatch) -> bytes:
         """Deduplicates by sequence number, hands new transitions over, returns the Ack."""
         actor = batch.actor_id
         with self._lock:
-            last = self._acked.get(actor, batch.first_seq - 1)
+            last = self._acked.get(actor, 0)
         if batch.last_seq <= last:
             with self._lock:
                 self._counters["duplicates"] += len(batch)
             return pb.Ack(actor_id=actor, acked_seq=last,
                           progress=self._progress().to_pb()).SerializeToString()
+        if batch.first_seq > last + 1 + self.max_seq_gap:
+            raise Refused(
+                grpc.StatusCode.INVALID_ARGUMENT, "invalid",
+                f"first_seq {batch.first_seq} is {batch.first_seq - last - 1} past actor "
+                f"{actor!r}'s last stored sequence number {last} (at most {self.max_seq_gap} "
+                "may be missing)")
         if batch.first_seq > last + 1:
             # The learner resumed from a checkpoint older than what it had acked: the
             # transitions in between are gone on both sides. Accept and count, rather than

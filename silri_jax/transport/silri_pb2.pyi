@@ -199,20 +199,34 @@ class HandshakeRequest(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., config_hash: _Optional[str] = ..., env_spec: _Optional[_Union[EnvSpec, _Mapping]] = ..., actor_id: _Optional[str] = ...) -> None: ...
 
 class HandshakeReply(_message.Message):
-    __slots__ = ("protocol_version", "acked_seq", "params_version", "max_message_bytes", "server_id", "progress")
+    __slots__ = ("protocol_version", "acked_seq", "params_version", "max_message_bytes", "server_id", "progress", "session")
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACKED_SEQ_FIELD_NUMBER: _ClassVar[int]
     PARAMS_VERSION_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     SERVER_ID_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
     protocol_version: int
     acked_seq: int
     params_version: int
     max_message_bytes: int
     server_id: str
     progress: LearnerProgress
-    def __init__(self, protocol_version: _Optional[int] = ..., acked_seq: _Optional[int] = ..., params_version: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., server_id: _Optional[str] = ..., progress: _Optional[_Union[LearnerProgress, _Mapping]] = ...) -> None: ...
+    session: str
+    def __init__(self, protocol_version: _Optional[int] = ..., acked_seq: _Optional[int] = ..., params_version: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., server_id: _Optional[str] = ..., progress: _Optional[_Union[LearnerProgress, _Mapping]] = ..., session: _Optional[str] = ...) -> None: ...
+
+class HealthRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class HealthReply(_message.Message):
+    __slots__ = ("ok", "stopped")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    stopped: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ok: _Optional[bool] = ..., stopped: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
     __slots__ = ("actor_id", "have_version")

@@ -64,6 +64,11 @@ class LearnerStub:
                 request_serializer=silri__jax_dot_transport_dot_silri__pb2.WaitProgressRequest.SerializeToString,
                 response_deserializer=silri__jax_dot_transport_dot_silri__pb2.LearnerProgress.FromString,
                 _registered_method=True)
+        self.Health = channel.unary_unary(
+                '/silri_jax.v1.Learner/Health',
+                request_serializer=silri__jax_dot_transport_dot_silri__pb2.HealthRequest.SerializeToString,
+                response_deserializer=silri__jax_dot_transport_dot_silri__pb2.HealthReply.FromString,
+                _registered_method=True)
 
 
 class LearnerServicer:
@@ -110,6 +115,13 @@ class LearnerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Health(self, request, context):
+        """Which of the learner's workers stopped, if any (no config hash needed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LearnerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -142,6 +154,11 @@ def add_LearnerServicer_to_server(servicer, server):
                     servicer.WaitProgress,
                     request_deserializer=silri__jax_dot_transport_dot_silri__pb2.WaitProgressRequest.FromString,
                     response_serializer=silri__jax_dot_transport_dot_silri__pb2.LearnerProgress.SerializeToString,
+            ),
+            'Health': grpc.unary_unary_rpc_method_handler(
+                    servicer.Health,
+                    request_deserializer=silri__jax_dot_transport_dot_silri__pb2.HealthRequest.FromString,
+                    response_serializer=silri__jax_dot_transport_dot_silri__pb2.HealthReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -306,6 +323,33 @@ class Learner:
             '/silri_jax.v1.Learner/WaitProgress',
             silri__jax_dot_transport_dot_silri__pb2.WaitProgressRequest.SerializeToString,
             silri__jax_dot_transport_dot_silri__pb2.LearnerProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Health(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/silri_jax.v1.Learner/Health',
+            silri__jax_dot_transport_dot_silri__pb2.HealthRequest.SerializeToString,
+            silri__jax_dot_transport_dot_silri__pb2.HealthReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,7 +46,11 @@ def _md(tmp, token: str = TOKEN, version: str | None = None) -> list[tuple[str, 
 
 
 def _stream(address: str, raws: list[bytes], md) -> grpc.RpcError | list[bytes]:
+    from tests.runtime.reach_gym import R
+    from tests.transport.transport_helpers import with_session
+
     with grpc.insecure_channel(address, options=c.client_channel_options(4 * LIMIT)) as ch:
+        md = with_session(ch, R.SPEC, md)
         call = ch.stream_stream(c.method("StreamTransitions"), lambda b: b, lambda b: b)
         try:
             return list(call(iter(raws), metadata=md, timeout=20))

@@ -6,7 +6,14 @@ from __future__ import annotations
 import grpc
 import numpy as np
 import pytest
-from transport_helpers import CONFIG_HASH, Recorder, make_batch, row, state_spec
+from transport_helpers import (
+    CONFIG_HASH,
+    Recorder,
+    make_batch,
+    row,
+    state_spec,
+    with_session,
+)
 
 from silri_jax.transport import codec, common
 from silri_jax.transport import silri_pb2 as pb
@@ -39,6 +46,7 @@ def learner():
 
 def _stream(channel, msgs, md):
     call = channel.stream_stream(common.method("StreamTransitions"))
+    md = with_session(channel, state_spec(), md)
     return [pb.Ack.FromString(r) for r in call(iter(msgs), metadata=md, timeout=10)]
 
 

@@ -13,7 +13,15 @@ import time
 import grpc
 import numpy as np
 import pytest
-from transport_helpers import CONFIG_HASH, Recorder, make_batch, row, small_pixel_spec, state_spec
+from transport_helpers import (
+    CONFIG_HASH,
+    Recorder,
+    make_batch,
+    row,
+    small_pixel_spec,
+    state_spec,
+    with_session,
+)
 
 from silri_jax.transport import codec, common
 from silri_jax.transport import silri_pb2 as pb
@@ -112,6 +120,7 @@ def test_resent_duplicates_are_dropped_by_the_server():
                 codec.encode_batch(spec, "a0", 5, row_slice(b, 4, 15)),   # 5..10 resent
                 codec.encode_batch(spec, "a0", 1, row_slice(b, 0, 10)),   # all resent
                 codec.encode_batch(spec, "a0", 16, row_slice(b, 15, 20))]
+        md = with_session(ch, spec, md)
         acks = [pb.Ack.FromString(r).acked_seq for r in stream(iter(msgs), metadata=md,
                                                                timeout=10)]
         assert acks == [10, 15, 15, 20]

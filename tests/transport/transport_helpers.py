@@ -82,3 +82,25 @@ class Recorder:
     def count(self, actor: str | None = None) -> int:
         with self.lock:
             return sum(1 for a, _ in self.seqs if actor is None or a == actor)
+
+
+def with_session(channel: Any, spec: EnvSpec, md: list[tuple[str, str]]
+                 ) -> list[tuple[str, str]]:
+    """``md`` plus the session a raw Handshake gives its actor id (a TransitionBatch stream
+    is accepted only under it); ``md`` unchanged when the handshake itself is refused, so
+    a test of a bad token or version still meets that refusal on the stream."""
+    import grpc
+
+    from silri_jax.transport import codec, common
+    from silri_jax.transport import silri_pb2 as pb
+
+    meta = dict(md)
+    req = pb.HandshakeRequest(
+        protocol_version=common.PROTOCOL_VERSION, config_hash=meta.get(common.MD_CONFIG, ""),
+        env_spec=codec.env_spec_to_pb(spec), actor_id=meta.get(common.MD_ACTOR, ""))
+    try:
+        raw = channel.unary_unary(common.method("Handshake"))(
+            req.SerializeToString(), metadata=md, timeout=10)
+    except grpc.RpcError:
+        return md
+    return [*md, (common.MD_SESSION, pb.HandshakeReply.FromString(raw).session)]

@@ -1,6 +1,6 @@
 """Replay benchmark: memory per transition, insert and sample rates; one JSON line.
 
-``python -m silri_jax.data.bench [--capacity N] [--codec yuv420|rgb] [--device]``
+``python benchmarks/replay.py [--capacity N] [--codec yuv420|rgb] [--device]``
 Two 128x128 cameras, state 20, action 7 with gripper, 100-step episodes, batch 256.
 """
 
