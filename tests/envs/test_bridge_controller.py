@@ -25,7 +25,7 @@ def test_settings_map_the_python_gains_and_posture():
     assert s["limits"] == {"max_dtau": 2.0}
     np.testing.assert_array_equal(s["q_nominal"], np.arange(7.0))
     assert bridge_settings(None, None) == {}
-    with pytest.raises(ValueError, match="pinv_damping=0.001"):
+    with pytest.raises(ValueError, match=r"pinv_damping=0\.001"):
         bridge_settings(ImpedanceParams(pinv_damping=1e-3), None)
     with pytest.raises(ValueError, match="posture must be 7 finite joint angles"):
         bridge_settings(None, np.zeros(3))
@@ -36,7 +36,7 @@ def test_settings_map_the_python_gains_and_posture():
 def test_softer_gains_reach_the_cpp_loop():
     def moved(impedance):
         env = envs.make("pick_cube", {"controller": "cpp", "impedance": impedance})
-        obs, _ = env.reset(seed=0)
+        env.reset(seed=0)
         before = env.unwrapped.controller.state().ee_pos.copy()
         env.step({"action": np.array([1.0, 0, 0], np.float32), "gripper": 1})
         return float(np.linalg.norm(env.unwrapped.controller.state().ee_pos - before))
