@@ -60,12 +60,24 @@ class Run:
             time.sleep(0.2)
         raise AssertionError(f"{name}: no {pattern!r} in {timeout} s:\n{self.log(name)[-3000:]}")
 
+    def updates(self) -> int:
+        """The learner's update calls as its ``history.jsonl`` last recorded them (one
+        line per status period; the terminal status is for people, not parsed)."""
+        path = self.run_dir / "history.jsonl"
+        best = 0
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    best = max(best, int(json.loads(line)["updates"]))
+                except (ValueError, KeyError):
+                    continue  # a line being written
+        return best
+
     def wait_updates(self, name: str, at_least: int, timeout: float,
                      proc: subprocess.Popen | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ups = [int(u) for u in re.findall(r"upd (\d+)", self.log(name))]
-            if ups and max(ups) >= at_least:
+            if self.updates() >= at_least:
                 return
             if proc is not None and proc.poll() is not None:
                 raise AssertionError(f"{name} exited:\n{self.log(name)[-3000:]}")

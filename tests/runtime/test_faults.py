@@ -47,8 +47,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, demos: str):
         r.wait_log("actor-1.log", r"actor-1 ep 20 ", 60, a1)
         a1.kill()  # SIGKILL an actor: the learner and actor 0 go on
         a1.wait()
-        facts["updates_after_actor_kill"] = max(
-            int(u) for u in re.findall(r"upd (\d+)", r.log("learner.log")))
+        facts["updates_after_actor_kill"] = r.updates()
         r.wait_updates("learner.log", facts["updates_after_actor_kill"] + 40, 60, learner)
         deadline = time.monotonic() + 5
         while not _saving(r.run_dir) and time.monotonic() < deadline:
