@@ -50,7 +50,7 @@ import numpy as np
 from silri_jax import status as status_fmt
 from silri_jax.agents.base import AgentState
 from silri_jax.checkpoint import Checkpointer
-from silri_jax.data import DeviceReplay, DeviceUpdater, ReplayBuffer
+from silri_jax.data import ReplayBuffer
 from silri_jax.data.transitions import chunk_from_columns
 from silri_jax.runtime import pacing, procs
 from silri_jax.runtime.wal import WriteAheadLog
@@ -166,14 +166,6 @@ class Learner:
     @property
     def schedule(self) -> Any:
         return self.trainer.schedule
-
-    @property
-    def _mirror_r(self) -> DeviceReplay | None:
-        return self.trainer.batches.mirrors[0]
-
-    @property
-    def device_updater(self) -> DeviceUpdater | None:
-        return self.trainer.batches._device
 
     # ------------------------------------------------------------------ start-up
     def _offline_start(self) -> None:

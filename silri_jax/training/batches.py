@@ -105,8 +105,9 @@ class BatchSource:
         self._device = DeviceUpdater(self.agent, sampler, self.utd, seed=seed)
 
     @property
-    def on_device(self) -> bool:
-        return self._device is not None
+    def device_updater(self) -> DeviceUpdater | None:
+        """The compiled draw-and-update of the mirrored buffers (None on the host)."""
+        return self._device
 
     @property
     def mirrors(self) -> tuple[DeviceReplay | None, DeviceReplay | None]:

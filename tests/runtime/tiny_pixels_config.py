@@ -19,6 +19,9 @@ def get_config() -> ml_collections.ConfigDict:
     c.task.image_size = 32
     c.task.sim = ml_collections.ConfigDict({"max_episode_steps": 40})
     c.demos.num = 1
+    # the demo must succeed within 40 steps: the expert, not the main job's novice
+    c.demos.profile = "expert"
+    c.task.operator_profile = "skilled"
     c.agent.hidden_dims = (32, 32)
     c.agent.batch_size = 8
     c.agent.utd = 1
