@@ -41,6 +41,9 @@ from silri_jax.agents import make_agent  # noqa: E402
 from silri_jax.data import ReplayBuffer  # noqa: E402
 from silri_jax.data.demos import insert_demos  # noqa: E402
 from silri_jax.operators import record_demonstrations  # noqa: E402
+from silri_jax.training import build  # noqa: E402
+from silri_jax.training.policy import batched, env_action, host_actor_params  # noqa: E402
+from silri_jax.training.trainer import run_pretraining  # noqa: E402
 
 
 def rollout(env: Any, agent: Any, state: Any, actor_params: Any, use_beta: bool,
@@ -50,17 +53,17 @@ def rollout(env: Any, agent: Any, state: Any, actor_params: Any, use_beta: bool,
     key = jax.random.PRNGKey(0)  # unused by deterministic acting
     successes, lengths, dists = [], [], []
     for i in range(episodes):
-        obs, _ = env.reset(seed=sync_train.EVAL_SEED_OFFSET + i)
+        obs, _ = env.reset(seed=build.EVAL_SEED_OFFSET + i)
         done, length, info = False, 0, {}
         while not done:
-            batched = sync_train._batched(obs)
-            action, gripper = agent.act(actor_params, batched, key, deterministic=True)
-            feats = agent.features(state.frozen, batched, None)
+            one = batched(obs)
+            action, gripper = agent.act(actor_params, one, key, deterministic=True)
+            feats = agent.features(state.frozen, one, None)
             mu_beta, _ = agent.behavior(state.params["beta"], feats)
             dists.append(float(jnp.sum((mu_beta - action) ** 2)))
             chosen = np.asarray(mu_beta) if use_beta else action
             obs, _, term, trunc, info = env.step(
-                sync_train.env_action(chosen, gripper, agent.has_gripper))
+                env_action(chosen, gripper, agent.has_gripper))
             length, done = length + 1, bool(term or trunc)
         successes.append(float(bool(info.get("success", False))))
         lengths.append(length)
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--inits", type=int, default=5, help="network initialisations")
     p.add_argument("--demos", type=int, default=20)
     p.add_argument("--demo_profile", default="expert")
-    p.add_argument("--demo_seed", type=int, default=sync_train.DEMO_SEED_OFFSET)
+    p.add_argument("--demo_seed", type=int, default=build.DEMO_SEED_OFFSET)
     p.add_argument("--pretrain_steps", type=int, default=1000)
     p.add_argument("--eval_episodes", type=int, default=10)
     args = p.parse_args(argv)
@@ -86,10 +89,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     t0 = time.time()
     config = sync_train.default_config()
-    config.task = args.task
-    env = envs.make(args.task, sync_train.sim_config(config), operator=None)
+    config.task.name = args.task
+    env = build.make_env(config, None)
     spec = envs.env_spec(env)
-    acfg = sync_train.agent_config(config)
+    acfg = build.agent_config(config)
     agent = make_agent(acfg, spec)
     demos_buffer = ReplayBuffer(spec, 100_000)
     demos = record_demonstrations(env, n=args.demos, profile=args.demo_profile,
@@ -100,11 +103,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for init in range(args.inits):
         state = agent.init(jax.random.PRNGKey(init))
         rng = np.random.default_rng(init)
-        state, metrics = sync_train.run_pretraining(
+        state, metrics = run_pretraining(
             agent, state,
             lambda n, rng=rng: demos_buffer.sample(rng, acfg.batch_size, n, decode=False),
             args.pretrain_steps)
-        actor_params = sync_train.host_actor_params(agent, state)
+        actor_params = host_actor_params(agent, state)
         runs.append({
             "init": init,
             "actor": rollout(env, agent, state, actor_params, False, args.eval_episodes),

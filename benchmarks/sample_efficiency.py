@@ -40,6 +40,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from silri_jax import sync_train  # noqa: E402
+from silri_jax.training import build  # noqa: E402
 
 RESULT_KIND = "sample_efficiency_run"
 SUMMARY_KIND = "sample_efficiency_summary"
@@ -61,18 +62,52 @@ def build_config(task: str, algo: str, operator: str, seed: int, env_steps: int,
     if eval_every <= 0 or eval_every > env_steps:
         raise ValueError(f"--eval_every must be in 1..env_steps ({env_steps}), got {eval_every}")
     c = sync_train.default_config()
-    c.task, c.algo, c.obs_mode = task, algo, obs_mode
-    c.operator_profile, c.seed, c.env_steps = operator, int(seed), int(env_steps)
-    c.demo_profile = "expert"  # the studies' demonstrations (docs/sample_efficiency.md)
-    c.eval_every, c.eval_episodes = int(eval_every), int(eval_episodes)
-    c.final_eval_episodes = int(eval_episodes)
-    c.log_every = min(int(c.log_every), int(eval_every))
-    c.save_policy_path = ""
+    c.task.name, c.agent.algo, c.task.obs_mode = task, algo, obs_mode
+    c.task.operator_profile, c.seed = operator, int(seed)
+    c.runtime.env_steps = int(env_steps)
+    c.demos.profile = "expert"  # the studies' demonstrations (docs/sample_efficiency.md)
+    c.runtime.eval_every_steps = int(eval_every)
+    c.runtime.eval_episodes_during = int(eval_episodes)
+    c.runtime.eval_episodes = int(eval_episodes)
+    c.runtime.log_every_steps = min(int(c.runtime.log_every_steps), int(eval_every))
     for key, value in (overrides or {}).items():
-        if key not in c:
-            raise ValueError(f"unknown config field {key!r} in --set")
-        c[key] = tuple(value) if isinstance(value, list) else value
+        set_field(c, key, value)
     return c
+
+
+# The flat field names of the synchronous loop's former config, which the documented
+# commands' --set flags use, and where each lives in the one schema now.
+LEGACY_FIELDS = {
+    "task": "task.name", "obs_mode": "task.obs_mode", "image_size": "task.image_size",
+    "sim": "task.sim", "algo": "agent.algo", "hidden_dims": "agent.hidden_dims",
+    "batch_size": "agent.batch_size", "utd": "agent.utd",
+    "pretrain_steps": "agent.pretrain_steps", "agent_overrides": "agent.overrides",
+    "operator_profile": "task.operator_profile", "demo_profile": "demos.profile",
+    "intervention": "task.intervention", "num_demos": "demos.num",
+    "env_steps": "runtime.env_steps", "updates_per_env_step": "runtime.updates_per_env_step",
+    "start_training_after": "runtime.start_training_after",
+    "random_steps": "runtime.random_steps", "replay_capacity": "runtime.replay_capacity",
+    "eval_every": "runtime.eval_every_steps", "eval_episodes": "runtime.eval_episodes_during",
+    "final_eval_episodes": "runtime.eval_episodes", "log_every": "runtime.log_every_steps",
+}
+
+
+def set_field(config: ml_collections.ConfigDict, key: str, value: Any) -> None:
+    """``--set key=value``: a dotted path of the schema (``agent.pretrain_steps``) or a
+    ``LEGACY_FIELDS`` name; a dict merges into a section. Unknown fields are refused."""
+    path = LEGACY_FIELDS.get(key, key)
+    *parents, leaf = path.split(".")
+    node = config
+    for p in parents:
+        if p not in node:
+            raise ValueError(f"unknown config field {key!r} in --set")
+        node = node[p]
+    if leaf not in node:
+        raise ValueError(f"unknown config field {key!r} in --set")
+    if isinstance(value, dict) and isinstance(node[leaf], ml_collections.ConfigDict):
+        node[leaf].update(value)
+    else:
+        node[leaf] = tuple(value) if isinstance(value, list) else value
 
 
 def machine_info() -> dict[str, Any]:
@@ -97,21 +132,33 @@ def machine_info() -> dict[str, Any]:
 
 
 def run_name(config: ml_collections.ConfigDict) -> str:
-    return (f"{config.task}_{config.obs_mode}_{config.algo}_{config.operator_profile}"
-            f"_s{config.seed}_n{config.env_steps}")
+    t = config.task
+    return (f"{t.name}_{t.obs_mode}_{config.agent.algo}_{t.operator_profile}"
+            f"_s{config.seed}_n{config.runtime.env_steps}")
+
+
+def _flat(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, Mapping) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def config_differences(a: Mapping[str, Any], b: Mapping[str, Any],
-                       ignore: Sequence[str] = ("seed", "log_dir")) -> list[str]:
-    """Fields (top level of the recorded config) where two runs' configs differ."""
-    keys = (set(a) | set(b)) - set(ignore)
-    return sorted(k for k in keys if a.get(k) != b.get(k))
+                       ignore: Sequence[str] = ("seed", "runtime.run_dir")) -> list[str]:
+    """Fields (dotted paths of the recorded configs) where two runs' configs differ."""
+    fa, fb = _flat(a), _flat(b)
+    keys = (set(fa) | set(fb)) - set(ignore)
+    return sorted(k for k in keys if fa.get(k) != fb.get(k))
 
 
 def _recorded_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
-    """The config as a result file records it (no log_dir: a temporary folder)."""
+    """The config as a result file records it (no run_dir: a temporary folder)."""
     recorded = json.loads(config.to_json())
-    recorded["log_dir"] = ""
+    recorded["runtime"]["run_dir"] = ""
     return recorded
 
 
@@ -136,21 +183,22 @@ def run_one(config: ml_collections.ConfigDict, results_dir: str | os.PathLike[st
                 f"{path} holds a run with a different config (fields {diff}); keep each "
                 "variant in its own --results_dir, or move the old result away")
     machine = machine_info()
-    with tempfile.TemporaryDirectory(prefix="sample_eff_tb_") as tb:
+    with tempfile.TemporaryDirectory(prefix="sample_eff_run_") as run_dir:
         config = ml_collections.ConfigDict(config.to_dict())
-        config.log_dir = tb
+        config.runtime.run_dir = run_dir
         t0 = time.time()
         results = sync_train.train(config, quiet=quiet)
         wall_s = time.time() - t0
-    config.log_dir = ""
+    config.runtime.run_dir = ""
     if hasattr(os, "getloadavg"):
         machine["loadavg_end"] = list(os.getloadavg())
     record = {
         "kind": RESULT_KIND, "format_version": RESULT_FORMAT_VERSION,
-        "task": config.task, "obs_mode": config.obs_mode, "algo": config.algo,
-        "operator": config.operator_profile, "seed": int(config.seed),
-        "env_steps": int(config.env_steps), "eval_every": int(config.eval_every),
-        "eval_episodes": int(config.eval_episodes),
+        "task": config.task.name, "obs_mode": config.task.obs_mode,
+        "algo": config.agent.algo, "operator": config.task.operator_profile,
+        "seed": int(config.seed), "env_steps": int(config.runtime.env_steps),
+        "eval_every": int(config.runtime.eval_every_steps),
+        "eval_episodes": int(config.runtime.eval_episodes_during),
         "eval_curve": results["eval_history"],
         "intervention_curve": results["intervention_history"],
         "final": {k: v for k, v in results.items()
@@ -382,13 +430,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--task", default="pick_cube")
     p.add_argument("--algo", default="silri")
     p.add_argument("--operator", default="unskilled")
-    p.add_argument("--obs", default="state", choices=sync_train.OBS_MODES)
+    p.add_argument("--obs", default="state", choices=build.OBS_MODES)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env_steps", type=int, default=12000)
     p.add_argument("--eval_every", type=int, default=1000)
     p.add_argument("--eval_episodes", type=int, default=10)
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a field of configs/sync_train.py (repeatable)")
+                   help="override a config field (dotted, e.g. agent.pretrain_steps, or a "
+                   "name of LEGACY_FIELDS; repeatable)")
     p.add_argument("--results_dir", default=DEFAULT_RESULTS_DIR)
     p.add_argument("--threshold", type=float, default=0.9)
     p.add_argument("--summary_out", default=None, help="default <results_dir>/summary.json")

@@ -170,10 +170,20 @@ def _runtime() -> ml_collections.ConfigDict:
     r.actor_spool_dir = "{run_dir}/spool"
     # actor: fsync the spool per transition (survives power loss, not only process death)
     r.actor_spool_fsync = False
-    # evaluation (launcher's final line and actor --eval): episodes
+    # final evaluation (launcher's final line, actor --eval, sync_train's end): episodes
     r.eval_episodes = 20
     # evaluation: seed of the first episode (seeds never used in training)
     r.eval_seed = 2_000_000
+    # sync_train: a deterministic evaluation without interventions every N env steps
+    # (0: only the final one)
+    r.eval_every_steps = 2000
+    # sync_train: episodes of each evaluation during training (the same fixed seeds)
+    r.eval_episodes_during = 10
+    # sync_train: status line and TensorBoard training scalars every N env steps
+    r.log_every_steps = 200
+    # sync_train: a full learner-state checkpoint (Orbax) in <run_dir>/checkpoints at the
+    # end (the runtime learner checkpoints every checkpoint_every_updates anyway)
+    r.checkpoint_at_end = False
     return r
 
 

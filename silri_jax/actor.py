@@ -43,10 +43,18 @@ import jax
 import ml_collections
 import numpy as np
 
-from silri_jax import sync_train as st
 from silri_jax.runtime import procs, setup
 from silri_jax.runtime.pacing import Pacer
 from silri_jax.runtime.spool import ActorSpool, Recovered
+from silri_jax.training import build
+from silri_jax.training.policy import (
+    batched,
+    env_action,
+    host_actor_params,
+    load_policy,
+    random_action,
+)
+from silri_jax.training.policy import evaluate as evaluate_policy
 from silri_jax.transport.client import ActorClient, OutboxFull
 
 log = logging.getLogger("silri_jax.actor")
@@ -65,7 +73,7 @@ def _client_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
 def stored_seq(config: ml_collections.ConfigDict, spec: Any, actor_id: str,
                timeout: float) -> int:
     """The learner's acked sequence number for ``actor_id`` (waits for the learner)."""
-    probe = ActorClient(config.runtime.address, spec, setup.config_hash(config), actor_id,
+    probe = ActorClient(config.runtime.address, spec, build.config_hash(config), actor_id,
                         subscribe_params=False, **_client_kwargs(config))
     try:
         deadline = time.monotonic() + timeout
@@ -85,20 +93,20 @@ class Actor:
 
     def __init__(self, config: ml_collections.ConfigDict, actor_index: int,
                  trace_path: str | None = None, quiet: bool = False) -> None:
-        setup.validate(config)
+        build.validate(config)
         self.config, self.index = config, int(actor_index)
         self.actor_id = f"actor-{self.index}"
         self.seed = int(config.seed)
-        self.operator = setup.make_operator(config, seed=self.seed * 1000 + self.index)
-        self.env, self.spec, self.agent = setup.make_env_and_agent(config, self.operator)
+        self.operator = build.make_operator(config, seed=self.seed * 1000 + self.index)
+        self.env, self.spec, self.agent = build.make_env_and_agent(config, self.operator)
         self.quiet = quiet
         self._stop = threading.Event()
         r = config.runtime
         self.budget = math.ceil(int(r.env_steps) / int(r.num_actors)) if r.env_steps else 0
-        template = st.host_actor_params(self.agent, self.agent.init(jax.random.PRNGKey(0)))
+        template = host_actor_params(self.agent, self.agent.init(jax.random.PRNGKey(0)))
         where = setup.spool_dir(config, self.actor_id)
         # The lock comes first: a second process with this id fails before it connects.
-        self.spool = ActorSpool(where, self.spec, self.actor_id, setup.config_hash(config),
+        self.spool = ActorSpool(where, self.spec, self.actor_id, build.config_hash(config),
                                 fsync=bool(r.actor_spool_fsync)) if where else None
         try:
             stored = stored_seq(config, self.spec, self.actor_id,
@@ -110,7 +118,7 @@ class Actor:
             raise
         first = recovered.first_seq if recovered else stored + 1
         self.client = ActorClient(
-            r.address, self.spec, setup.config_hash(config), self.actor_id,
+            r.address, self.spec, build.config_hash(config), self.actor_id,
             params_template=template, max_outbox=int(r.max_outbox),
             max_batch=int(r.max_batch), linger_s=float(r.linger_s), first_seq=first,
             **_client_kwargs(config))
@@ -205,11 +213,11 @@ class Actor:
                 if timing is not None:
                     ep["ages"].append(time.time() - timing[1])
                 if steps_done < int(r.random_steps):
-                    action = st.random_action(self.rng, self.spec)
+                    action = random_action(self.rng, self.spec)
                 else:
                     self.key, k = jax.random.split(self.key)
-                    a, g = self.agent.act(params, st._batched(obs), k, deterministic=False)
-                    action = st.env_action(a, g, has_gripper)
+                    a, g = self.agent.act(params, batched(obs), k, deterministic=False)
+                    action = env_action(a, g, has_gripper)
                 next_obs, reward, term, trunc, info = self.env.step(action)
                 interv = bool(info["is_intervention"])
                 row = {
@@ -298,15 +306,15 @@ def _means(obs: Any) -> dict[str, float]:
 
 def evaluate(config: ml_collections.ConfigDict, policy: str | None) -> dict[str, Any]:
     """Deterministic evaluation without operator; params from a file or the learner."""
-    env, spec, agent = setup.make_env_and_agent(config, operator=None)
+    env, spec, agent = build.make_env_and_agent(config, operator=None)
     if policy:
-        params, pspec, agent = st.load_policy(policy)
+        params, pspec, agent = load_policy(policy)
         if pspec != spec:
             raise ValueError(f"policy {policy} was trained on another env spec")
         version = 0
     else:
-        template = st.host_actor_params(agent, agent.init(jax.random.PRNGKey(0)))
-        client = ActorClient(config.runtime.address, spec, setup.config_hash(config), "eval",
+        template = host_actor_params(agent, agent.init(jax.random.PRNGKey(0)))
+        client = ActorClient(config.runtime.address, spec, build.config_hash(config), "eval",
                              params_template=template, **_client_kwargs(config))
         try:
             deadline = time.monotonic() + float(config.runtime.first_params_timeout_s)
@@ -323,7 +331,8 @@ def evaluate(config: ml_collections.ConfigDict, policy: str | None) -> dict[str,
             client.close()
     episodes = int(config.runtime.eval_episodes)
     t0 = time.perf_counter()
-    res = st.evaluate(env, agent, jax.device_put(params), episodes, int(config.runtime.eval_seed))
+    res = evaluate_policy(env, agent, jax.device_put(params), episodes,
+                          int(config.runtime.eval_seed))
     wall = time.perf_counter() - t0
     steps = res.mean_episode_length * episodes
     return {"event": "eval", "success_rate": res.success_rate,
@@ -342,7 +351,7 @@ def evaluate_the_operator(config: ml_collections.ConfigDict) -> dict[str, Any]:
                 "not the built-in simulated operator"}
     from silri_jax.operators import evaluate_operator
 
-    env = setup.make_env(config, operator=None)
+    env = build.make_env(config, operator=None)
     res = evaluate_operator(env, t.operator_profile, int(config.runtime.eval_episodes),
                             int(config.runtime.eval_seed))
     return {"event": "operator_eval", "profile": t.operator_profile,
@@ -387,4 +396,4 @@ if __name__ == "__main__":
                                  "append one JSON line per sent transition (seq, episode, "
                                  "step, is_intervention, params version) to this file")
     cli.run(main, prog="silri_jax.actor", summary=__doc__.split("\n\n")[0],
-            default_config="configs/train.py", config_holder=_CONFIG, validate=setup.validate)
+            default_config="configs/train.py", config_holder=_CONFIG, validate=build.validate)

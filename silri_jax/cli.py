@@ -31,6 +31,7 @@ from silri_jax.config_files import REPO
 EXIT_CONFIG_ERROR = 2
 HELP_FLAGS = ("-h", "--help", "--helpshort", "--helpfull", "-help", "-?")
 AGENT_CONFIG_FILE = pathlib.Path(__file__).resolve().parent / "agents" / "config.py"
+SCHEMA_FILE = REPO / "configs" / "train.py"
 
 
 class ConfigError(ValueError):
@@ -155,8 +156,6 @@ def _agent_section(config: ml_collections.ConfigDict) -> tuple[str, str] | None:
     """(override prefix, algorithm) where this config takes agent overrides."""
     if "agent" in config and "overrides" in config.agent:
         return "config.agent.overrides", str(config.agent.algo)
-    if "agent_overrides" in config and "algo" in config:
-        return "config.agent_overrides", str(config.algo)
     return None
 
 
@@ -164,7 +163,8 @@ def config_field_docs(config: ml_collections.ConfigDict, config_path: str
                       ) -> list[tuple[str, Any, str]]:
     """``[(flag name, default, doc)]`` for every field of ``config``; the agent override
     section's fields take their docs from the agent configs (where they are set)."""
-    docs = field_docs(config_path)
+    # configs/train.py defines the schema; another config file documents what it sets
+    docs = {**field_docs(SCHEMA_FILE), **field_docs(config_path)}
     section = _agent_section(config)
     agent_docs = field_docs(AGENT_CONFIG_FILE) if section is not None else {}
     algo, depth = "", 0

@@ -236,9 +236,9 @@ def main(argv: list[str]) -> None:
 
 
 def _validate(config: Any) -> None:
-    from silri_jax.runtime import setup
+    from silri_jax.training import build
 
-    setup.validate(config)
+    build.validate(config)
 
 
 if __name__ == "__main__":

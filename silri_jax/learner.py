@@ -13,7 +13,8 @@ continuously in its own thread while the actors stream. Threads and why:
 - main thread: pushes the newest host copy every ``push_period_s``, logs TensorBoard
   scalars and the one-line status, and turns SIGTERM/SIGINT into a clean stop with a final
   checkpoint and the final policy file (``<run_dir>/policy.npz``, the format of
-  ``sync_train.save_policy``, which ``actor --eval --policy`` and ``load_policy`` read).
+  ``silri_jax.training.policy.save_policy``, which ``actor --eval --policy`` and
+  ``load_policy`` read).
 
 Pacing: the update count, the ingested transitions and where training started travel to
 the actors with every ack (``progress``); actors that keep a replay ratio
@@ -47,19 +48,16 @@ import ml_collections
 import numpy as np
 
 from silri_jax import status as status_fmt
-from silri_jax import sync_train as st
 from silri_jax.agents.base import AgentState
 from silri_jax.checkpoint import Checkpointer
-from silri_jax.data import (
-    DeviceMixedSampler,
-    DeviceReplay,
-    DeviceUpdater,
-    ReplayBuffer,
-    insert_demos,
-)
-from silri_jax.parallel import replicated
-from silri_jax.runtime import pacing, procs, setup
+from silri_jax.data import ReplayBuffer
+from silri_jax.data.transitions import chunk_from_columns
+from silri_jax.runtime import pacing, procs
 from silri_jax.runtime.wal import WriteAheadLog
+from silri_jax.training import build
+from silri_jax.training.logger import Logger
+from silri_jax.training.policy import floats, save_policy
+from silri_jax.training.trainer import Trainer
 from silri_jax.transport import codec
 from silri_jax.transport.common import Progress
 from silri_jax.transport.server import LearnerServer
@@ -85,31 +83,23 @@ class Learner:
 
     def __init__(self, config: ml_collections.ConfigDict, resume: bool = False,
                  quiet: bool = False) -> None:
-        setup.validate(config)
+        build.validate(config)
         self.config = config
         r = config.runtime
         self.paths = run_paths(config)
         self.seed = int(config.seed)
-        self.rng = np.random.default_rng(self.seed)
-        self.env, self.spec, self.agent = setup.make_env_and_agent(config, operator=None)
-        self.acfg = setup.agent_config(config)
-        self.hash = setup.config_hash(config)
-        self.state: AgentState = self.agent.init(jax.random.PRNGKey(self.seed))
-        self.d_r = ReplayBuffer(self.spec, int(r.replay_capacity))
-        self.d_i = ReplayBuffer(self.spec, int(r.replay_capacity))
-        self.sampler = st._Sampler(self.agent, self.d_r, self.d_i, self.acfg.batch_size,
-                                   self.acfg.utd)
-        self.schedule = self.agent.beta_schedule() if hasattr(self.agent, "beta_schedule") \
-            else None
-        self.interventions_to_d_i = self.agent.batch_source != "demos"
+        self.env, self.spec, self.agent = build.make_env_and_agent(config, operator=None)
+        self.acfg = build.agent_config(config)
+        self.hash = build.config_hash(config)
+        self.trainer = Trainer(self.agent, self.spec, self.acfg, int(r.replay_capacity),
+                               self.seed)
         self.ckpt = Checkpointer(self.paths["checkpoints"], max_to_keep=int(r.keep_checkpoints),
                                  async_save=False)
-        self.logger = st.Logger(str(self.paths["tb"]), quiet=quiet)
+        self.logger = Logger(str(self.paths["tb"]), quiet=quiet)
 
         self._data_lock = threading.Lock()  # inserts, acked seqs, WAL, counters
         self.acked: dict[str, int] = {}
         self.counts: collections.Counter[str] = collections.Counter()
-        self._new_interventions = 0
         self._episodes: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
         self._episode_window: list[dict[str, Any]] = []
         self._stop = threading.Event()
@@ -123,8 +113,6 @@ class Learner:
         self._last_beta: dict[str, float] = {}
         self.params_version = 0
         self.resumed_step: int | None = None
-        self._mirror_r: DeviceReplay | None = None
-        self._mirror_i: DeviceReplay | None = None
         self._t0 = time.monotonic()
         self._compiling_since: float | None = None
         self._compiled = False
@@ -155,24 +143,29 @@ class Learner:
             self._offline_start()
         # The accelerator's copy of D_R / D_I starts as the host buffers after demos,
         # checkpoint and write-ahead log; from here every insert goes to both.
-        self.device_updater = self._make_device_updater() if r.replay_on_device else None
+        if r.replay_on_device:
+            self.trainer.batches.start_device(self.seed)
 
-    def _make_device_updater(self) -> DeviceUpdater:
-        where = replicated(self.agent.mesh)
+    # The trainer owns the state and the buffers; these names are the learner's view.
+    @property
+    def state(self) -> AgentState:
+        return self.trainer.state
 
-        def on_device(host: ReplayBuffer, capacity: int) -> DeviceReplay:
-            return DeviceReplay(self.spec, capacity, image_codec=host.codec,
-                                frame_ratio=host.frame_ratio, device=where)
+    @state.setter
+    def state(self, value: AgentState) -> None:
+        self.trainer.state = value
 
-        self._mirror_i = on_device(self.d_i, self.d_i.capacity)
-        self._mirror_i.copy_from(self.d_i)
-        if self.agent.batch_source == "mixed":
-            self._mirror_r = online = on_device(self.d_r, self.d_r.capacity)
-            self._mirror_r.copy_from(self.d_r)
-        else:  # batches from D_I only: an empty D_R never enters the split
-            online = on_device(self.d_r, 1)
-        sampler = DeviceMixedSampler(online, self._mirror_i, int(self.acfg.batch_size))
-        return DeviceUpdater(self.agent, sampler, int(self.acfg.utd), seed=self.seed)
+    @property
+    def d_r(self) -> ReplayBuffer:
+        return self.trainer.d_r
+
+    @property
+    def d_i(self) -> ReplayBuffer:
+        return self.trainer.d_i
+
+    @property
+    def schedule(self) -> Any:
+        return self.trainer.schedule
 
     # ------------------------------------------------------------------ start-up
     def _offline_start(self) -> None:
@@ -188,24 +181,20 @@ class Learner:
             if diff:
                 raise ValueError(f"demo file {cfg.demos.path}: spec differs from the env's: "
                                  f"{diff}")
-            n_demo = insert_demos(self.d_i, episodes)
+            n_demo = self.trainer.add_demos(episodes)
         elif int(cfg.demos.num) > 0:
             from silri_jax.operators import record_demonstrations
 
-            seed = st.DEMO_SEED_OFFSET + self.seed * 1000
+            seed = build.DEMO_SEED_OFFSET + self.seed * 1000
             episodes = record_demonstrations(self.env, n=int(cfg.demos.num),
                                              profile=cfg.demos.profile, seed=seed,
-                                             operator=setup.make_demo_operator(cfg, seed))
-            n_demo = insert_demos(self.d_i, episodes)
+                                             operator=build.make_demo_operator(cfg, seed))
+            n_demo = self.trainer.add_demos(episodes)
         self.counts["demo_transitions"] = n_demo
         if n_demo:
             self.logger.status(f"{n_demo} demo transitions in D_I", final=True)
-        steps = int(self.acfg.get("pretrain_steps", 0)) if self.agent.has_pretraining else 0
-        if steps > 0 and len(self.d_i) > 0:
-            t0 = time.time()
-            self.state, _ = st.run_pretraining(
-                self.agent, self.state, lambda n: self.sampler.sample_intervention(self.rng, n),
-                steps, lambda done, m: self._pretrain_progress(done, steps, m, t0))
+        steps, t0 = self.trainer.pretrain_steps, time.time()
+        if self.trainer.pretrain(lambda done, m: self._pretrain_progress(done, steps, m, t0)):
             self.counts["pretrain_steps"] = steps
             self.logger.status(f"pre-trained {steps} steps in {time.time() - t0:.1f}s",
                                final=True)
@@ -232,7 +221,7 @@ class Learner:
         self.params_version = int(meta["params_version"])
         if self.schedule is not None and meta.get("beta_schedule") is not None:
             self.schedule.load_state_dict(meta["beta_schedule"])
-        self._new_interventions = int(meta.get("new_interventions", 0))
+        self.trainer.restore_interventions(int(meta.get("new_interventions", 0)))
         self.resumed_step = step
         self.logger.status(
             f"resumed step {step}: |D_R| {len(self.d_r)} |D_I| {len(self.d_i)} "
@@ -259,31 +248,15 @@ class Learner:
 
     def _insert(self, batch: codec.DecodedBatch, log_it: bool) -> None:
         d = batch.data
-        interv = np.asarray(d["is_intervention"]) > 0.5
+        chunk = chunk_from_columns(self.spec, d)
         with self._data_lock:
             if log_it:  # the actor's own message when it is still whole: no re-encode
                 self.wal.append(batch.raw if batch.raw is not None else codec.encode_batch(
                     self.spec, batch.actor_id, batch.first_seq, d, share_frames=True))
-            cols = (d["observations"], d["actions"], d["rewards"], d["terminated"],
-                    d["truncated"], d["next_observations"], d["is_intervention"],
-                    d["episode_ids"], d["steps"], d.get("gripper_actions"))
-            self.d_r.insert_many(*cols)
-            if self._mirror_r is not None:
-                self._mirror_r.insert_many(*cols)
-            k = int(interv.sum())
-            if k and self.interventions_to_d_i:
-                idx = np.flatnonzero(interv)
-                sub = jax.tree.map(lambda x: np.asarray(x)[idx],
-                                   [c for c in cols if c is not None])
-                if d.get("gripper_actions") is None:
-                    sub.append(None)
-                self.d_i.insert_many(*sub)
-                if self._mirror_i is not None:
-                    self._mirror_i.insert_many(*sub)
+            self.trainer.ingest(chunk)
             self.acked[batch.actor_id] = batch.last_seq
             self.counts["env_steps"] += len(batch)
-            self.counts["interventions"] += k
-            self._new_interventions += k
+            self.counts["interventions"] += int(np.count_nonzero(chunk.is_intervention))
         self._ingested.set()
 
     def on_episode(self, stats: dict[str, Any]) -> None:
@@ -312,10 +285,9 @@ class Learner:
         while not self._stop.is_set():
             if self._want_params.is_set():
                 self._want_params.clear()
-                self._host_params = (self.counts["updates"],
-                                     st.host_actor_params(self.agent, self.state))
+                self._host_params = (self.counts["updates"], self.trainer.actor_params())
             self._beta_steps()
-            if len(self.d_r) < int(r.start_training_after) or not self.sampler.ready():
+            if len(self.d_r) < int(r.start_training_after) or not self.trainer.ready():
                 time.sleep(0.02)
                 continue
             if not self.counts["training"]:
@@ -331,18 +303,14 @@ class Learner:
             first = not self._compiled
             if first:
                 self._compiling_since = time.monotonic()
-            if self.device_updater is not None:
-                self.state, metrics = self.device_updater(self.state)
-            else:
-                self.state, metrics = self.agent.update(self.state,
-                                                        *self.sampler.sample(self.rng))
+            metrics = self.trainer.update()
             if first:
                 jax.block_until_ready(metrics)
                 self._compiling_since, self._compiled = None, True
             self.counts["updates"] += 1
             self.server.notify_progress()
             if self.counts["updates"] % 10 == 0:
-                self._last_metrics = st._floats(metrics)
+                self._last_metrics = floats(metrics)
             if every and self.counts["updates"] % every == 0:
                 self.checkpoint()
 
@@ -378,21 +346,16 @@ class Learner:
             else 0.0
 
     def save_policy(self) -> pathlib.Path:
-        """The final actor parameters as ``<run_dir>/policy.npz`` (``sync_train`` format)."""
-        return st.save_policy(self.paths["policy"], st.host_actor_params(self.agent, self.state),
-                              self.spec, setup.sync_view(self.config))
+        """The final actor parameters as ``<run_dir>/policy.npz`` (``training.policy`` format)."""
+        return save_policy(self.paths["policy"], self.trainer.actor_params(), self.spec,
+                           self.acfg)
 
     def _beta_steps(self) -> None:
-        if self.schedule is None or not self.interventions_to_d_i:
-            return
-        with self._data_lock:
-            new, self._new_interventions = self._new_interventions, 0
-        due = self.schedule.observe(new) if new else 0
-        if due > 0:
-            self.state, bm = self.agent.update_behavior(
-                self.state, *self.sampler.sample_intervention(self.rng, due))
-            self.counts["beta_steps"] += due
-            self._last_beta = st._floats(bm)
+        """The behaviour-policy steps that are due (SiLRI), from the update thread."""
+        metrics = self.trainer.behavior_steps()
+        if metrics is not None:
+            self.counts["beta_steps"] = self.trainer.beta_steps
+            self._last_beta = metrics
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint(self) -> int:
@@ -408,7 +371,7 @@ class Learner:
                 "params_version": self.params_version,
                 "server": self.server.state_dict() if hasattr(self, "server") else {},
                 "beta_schedule": self.schedule.state_dict() if self.schedule else None,
-                "new_interventions": self._new_interventions,
+                "new_interventions": self.trainer.pending_interventions,
                 "config": json.loads(self.config.to_json()),
             }
             segment = self.wal.rotate()
@@ -430,7 +393,7 @@ class Learner:
         )
         self.server.load_state_dict({"acked_seq": self.acked,
                                      "params_version": self.params_version})
-        self._publish(st.host_actor_params(self.agent, self.state))
+        self._publish(self.trainer.actor_params())
         self.logger.status(f"learner serving on {self.server.address} (config {self.hash})",
                            final=True)
         print(json.dumps({"event": "serving", "address": self.server.address,
@@ -657,4 +620,4 @@ if __name__ == "__main__":
     _RESUME = flags.DEFINE_bool("resume", False,
                                 "continue from the latest checkpoint and write-ahead log")
     cli.run(main, prog="silri_jax.learner", summary=__doc__.split("\n\n")[0],
-            default_config="configs/train.py", config_holder=_CONFIG, validate=setup.validate)
+            default_config="configs/train.py", config_holder=_CONFIG, validate=build.validate)

@@ -31,8 +31,9 @@ def test_one_tiny_run_writes_its_curves(tmp_path: pathlib.Path, capsys) -> None:
     assert line["path"] == str(path)
     rec = json.loads(path.read_text())
     assert rec["kind"] == se.RESULT_KIND and rec["algo"] == "silri"
-    assert rec["operator"] == "unskilled" and rec["config"]["operator_profile"] == "unskilled"
-    assert rec["config"]["hidden_dims"] == [16, 16]
+    cfg = rec["config"]  # the one schema, recorded whole
+    assert rec["operator"] == "unskilled" and cfg["task"]["operator_profile"] == "unskilled"
+    assert cfg["agent"]["hidden_dims"] == [16, 16] and cfg["runtime"]["run_dir"] == ""
     # SiLRI pre-trains: an evaluation at step 0, one at 30, the final one at 60
     assert [e["env_step"] for e in rec["eval_curve"]] == [0, 30, 60]
     for e in rec["eval_curve"]:

@@ -18,33 +18,47 @@ import pytest
 
 from silri_jax import sync_train
 from silri_jax.data import ReplayBuffer
+from silri_jax.training import batches, build
+from silri_jax.training.policy import evaluate, load_policy
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
+def set_path(config, path: str, value) -> None:
+    """``config["a.b.c"] = value`` for a dotted path (dicts merge into a section)."""
+    *parents, leaf = path.split(".")
+    node = config
+    for key in parents:
+        node = node[key]
+    if isinstance(value, dict) and leaf in node and hasattr(node[leaf], "update"):
+        node[leaf].update(value)
+    else:
+        node[leaf] = value
+
+
 def tiny_config(tmp_path: pathlib.Path, **overrides):
+    """The default config with a tiny budget and networks; ``overrides`` are dotted paths
+    written with "__" for "." (``task__obs_mode="pixels"``)."""
     c = sync_train.default_config()
-    c.hidden_dims = (16, 16)
-    c.batch_size = 16
-    c.num_demos = 2
-    # the machinery under test, not the main job's novice: demos that succeed, and an
-    # operator that intervenes soon
-    c.demo_profile = "expert"
-    c.operator_profile = "skilled"
-    c.pretrain_steps = 20
-    c.env_steps = 200
-    c.start_training_after = 40
-    c.eval_every = 100
-    c.eval_episodes = 1
-    c.final_eval_episodes = 2
-    c.log_every = 50
-    c.replay_capacity = 5000
+    c.agent.hidden_dims = (16, 16)
+    c.agent.batch_size = 16
+    c.agent.pretrain_steps = 20
+    c.demos.num = 2
+    c.demos.profile = "expert"
+    c.task.operator_profile = "skilled"
+    c.runtime.env_steps = 200
+    c.runtime.start_training_after = 40
+    c.runtime.eval_every_steps = 100
+    c.runtime.eval_episodes_during = 1
+    c.runtime.eval_episodes = 2
+    c.runtime.log_every_steps = 50
+    c.runtime.replay_capacity = 5000
     # interventions arrive in segments of 5-20 steps; a short period makes beta run often
-    c.agent_overrides = {"beta_every": 10, "beta_steps": 3}
-    c.log_dir = str(tmp_path / "tb")
-    c.save_policy_path = str(tmp_path / "policy.npz")
+    c.agent.overrides.beta_every = 10
+    c.agent.overrides.beta_steps = 3
+    c.runtime.run_dir = str(tmp_path)
     for k, v in overrides.items():
-        c[k] = v
+        set_path(c, k.replace("__", "."), v)
     return c
 
 
@@ -80,7 +94,7 @@ def run(tmp_path_factory: pytest.TempPathFactory):
             buffers.append(self)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sync_train, "ReplayBuffer", Recording)
+        mp.setattr(batches, "ReplayBuffer", Recording)
         results = sync_train.train(config, quiet=True)
     d_r, d_i = buffers
     return config, results, tmp, d_r, d_i
@@ -145,7 +159,7 @@ def test_returned_histories_match_the_logged_curves(run) -> None:
 
 def test_saved_policy_reloads_and_acts_like_the_trained_one(run) -> None:
     config, results, *_ = run
-    params, spec, agent = sync_train.load_policy(results["policy_path"])
+    params, spec, agent = load_policy(results["policy_path"])
     assert spec.action.has_gripper and spec.action.dim == 3
     assert set(params) == {"actor", "gripper"}
     obs = {"state": np.random.default_rng(0).normal(size=(4, 25)).astype(np.float32)}
@@ -153,9 +167,9 @@ def test_saved_policy_reloads_and_acts_like_the_trained_one(run) -> None:
     assert np.asarray(a).shape == (4, 3) and np.all(np.abs(np.asarray(a)) <= 1.0)
     assert np.asarray(g).shape == (4,)
     # The same parameters through a fresh evaluation give the recorded final result.
-    env = sync_train.envs.make(config.task, sync_train.sim_config(config))
-    ev = sync_train.evaluate(env, agent, params, config.final_eval_episodes,
-                             sync_train.EVAL_SEED_OFFSET)
+    env = build.make_env(config)
+    ev = evaluate(env, agent, params, config.runtime.eval_episodes,
+                  config.runtime.eval_seed)
     assert ev.success_rate == results["success_rate"]
     assert ev.mean_episode_length == results["mean_episode_length"]
 
@@ -180,10 +194,12 @@ def test_interventions_store_flag_and_executed_action(run) -> None:
 def test_command_line_prints_final_json_line(tmp_path: pathlib.Path) -> None:
     cmd = [
         sys.executable, "-m", "silri_jax.sync_train",
-        "--config.hidden_dims=(16, 16)", "--config.batch_size=16", "--config.num_demos=1",
-        "--config.pretrain_steps=5", "--config.env_steps=60", "--config.start_training_after=30",
-        "--config.eval_every=0", "--config.final_eval_episodes=1", "--config.log_every=30",
-        f"--config.log_dir={tmp_path / 'tb'}", f"--config.save_policy_path={tmp_path / 'p.npz'}",
+        "--config.agent.hidden_dims=(16, 16)", "--config.agent.batch_size=16",
+        "--config.demos.num=1", "--config.demos.profile=expert",
+        "--config.agent.pretrain_steps=5", "--config.runtime.env_steps=60",
+        "--config.runtime.start_training_after=30", "--config.runtime.eval_every_steps=0",
+        "--config.runtime.eval_episodes=1", "--config.runtime.log_every_steps=30",
+        f"--config.runtime.run_dir={tmp_path}",
     ]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -193,13 +209,15 @@ def test_command_line_prints_final_json_line(tmp_path: pathlib.Path) -> None:
     for k in ("success_rate", "mean_episode_length", "intervention_rate"):
         assert k in line
     assert 1 <= line["mean_episode_length"] <= 100
-    assert (tmp_path / "p.npz").is_file()
+    assert (tmp_path / "policy.npz").is_file()
 
 
 def test_bad_config_is_refused_with_its_name(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ValueError, match="obs_mode"):
-        sync_train.train(tiny_config(tmp_path, obs_mode="depth"), quiet=True)
+        sync_train.train(tiny_config(tmp_path, task__obs_mode="depth"), quiet=True)
+    c = tiny_config(tmp_path)
+    c.agent.overrides = {"nonexistent": 1}
     with pytest.raises(ValueError, match="no field 'nonexistent'"):
-        sync_train.train(tiny_config(tmp_path, agent_overrides={"nonexistent": 1}), quiet=True)
+        sync_train.train(c, quiet=True)
     with pytest.raises(ValueError, match="env_steps"):
-        sync_train.train(tiny_config(tmp_path, env_steps=0), quiet=True)
+        sync_train.train(tiny_config(tmp_path, runtime__env_steps=0), quiet=True)

@@ -14,19 +14,23 @@ import pytest
 from test_sync_train import tiny_config
 
 from silri_jax import sync_train
-from silri_jax.data import ReplayBuffer
+from silri_jax.data import MixedSampler, ReplayBuffer
 from silri_jax.data.image_codec import ObservationDecoder
+from silri_jax.training import batches
 
 
 def pixel_config(tmp_path: pathlib.Path):
     """The end-to-end test's tiny config with 32x32 cameras and an even smaller budget."""
-    return tiny_config(
-        tmp_path, obs_mode="pixels", image_size=32, sim={"max_episode_steps": 30},
-        batch_size=8, utd=2, num_demos=1, pretrain_steps=2, env_steps=40,
-        start_training_after=20, eval_every=0, final_eval_episodes=1, log_every=20,
-        replay_capacity=500, save_policy_path="",
-        agent_overrides={"beta_every": 5, "beta_steps": 2,
-                         "encoder": {"backbone": "small_conv"}})
+    c = tiny_config(
+        tmp_path, task__obs_mode="pixels", task__image_size=32,
+        task__sim={"max_episode_steps": 30}, agent__batch_size=8, agent__utd=2,
+        demos__num=1, agent__pretrain_steps=2, runtime__env_steps=40,
+        runtime__start_training_after=20, runtime__eval_every_steps=0,
+        runtime__eval_episodes=1, runtime__log_every_steps=20, runtime__replay_capacity=500)
+    c.agent.overrides.beta_every = 5
+    c.agent.overrides.beta_steps = 2
+    c.agent.overrides.encoder.backbone = "small_conv"
+    return c
 
 
 def test_pixel_training_never_decodes_on_the_host(tmp_path: pathlib.Path) -> None:
@@ -41,7 +45,7 @@ def test_pixel_training_never_decodes_on_the_host(tmp_path: pathlib.Path) -> Non
         raise AssertionError("a training batch was decoded on the host")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sync_train, "ReplayBuffer", Recording)
+        mp.setattr(batches, "ReplayBuffer", Recording)
         mp.setattr(ObservationDecoder, "numpy", no_host_decode)
         results = sync_train.train(pixel_config(tmp_path), quiet=True)
 
@@ -50,15 +54,10 @@ def test_pixel_training_never_decodes_on_the_host(tmp_path: pathlib.Path) -> Non
     assert results["beta_steps"] > 0  # the skilled operator intervenes within 40 steps
     d_r, d_i = buffers
     assert d_r.codec.name == "yuv420"
-    sampler = sync_train._Sampler(_Agent(), d_r, d_i, 8, 2)
-    batch, decoder = sampler.sample(np.random.default_rng(0))
+    # what BatchSource draws for a mixed agent: half D_R, half D_I, in stored form
+    batch, decoder = MixedSampler(d_r, d_i, 8, 0.5).sample(np.random.default_rng(0), 2,
+                                                           decode=False)
     front = batch["observations"]["images/front"]
     # stored 4:2:0 form: 48x32 bytes a frame, half the 32x32x3 of RGB
     assert front.dtype == np.uint8 and front.shape == (2, 8, 48, 32)
     assert decoder == d_r.decoder
-
-
-class _Agent:
-    """Just what ``_Sampler`` reads from an agent."""
-
-    batch_source = "mixed"

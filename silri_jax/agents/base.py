@@ -447,6 +447,11 @@ class Agent(abc.ABC):
     def has_pretraining(self) -> bool:
         return type(self)._pretrain_step is not Agent._pretrain_step
 
+    def beta_schedule(self) -> Any | None:
+        """When behaviour-policy steps are due (``BetaSchedule``), for agents that have a
+        behaviour policy trained online (SiLRI); None for the others."""
+        return None
+
     def actor_params(self, state: AgentState) -> dict[str, Params]:
         """Only what an actor needs: no critics, no optimizer state, no frozen backbone."""
         return {n: state.params[n] for n in self.actor_networks}

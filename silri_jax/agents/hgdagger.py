@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from silri_jax.agents.base import Agent, AgentState, Metrics, Params, make_optimizer, register
-from silri_jax.agents.silri import classifier_loss
+from silri_jax.agents.losses import classifier_loss
 from silri_jax.networks import DiscreteHead, GaussianPolicy
 from silri_jax.networks.distributions import gaussian_log_prob
 from silri_jax.specs import Batch

@@ -16,17 +16,16 @@ import jax.numpy as jnp
 
 from silri_jax.agents.base import (
     ActorCriticAgent,
-    Agent,
     AgentState,
     Metrics,
     Params,
     batch_size_of,
     example_normal,
-    grasp_penalty,
     make_optimizer,
     pmean,
     register,
 )
+from silri_jax.agents.losses import make_grasp_critic_loss
 from silri_jax.networks import CriticEnsemble, DiscreteHead, TanhGaussianActor
 from silri_jax.networks.distributions import tanh_gaussian_log_prob_pre_tanh
 from silri_jax.specs import Batch
@@ -100,33 +99,6 @@ def make_losses(agent: SacAgent) -> dict[str, Any]:
         return loss, {"temperature": t, "temperature_loss": loss}
 
     return {"critic": critic_loss, "actor": actor_loss, "temperature": temperature_loss}
-
-
-def make_grasp_critic_loss(agent: Agent, module_name: str = "gripper"):
-    """Double-DQN loss of the grasp critic over {open, stay, close} [ref-code]."""
-    head = agent.modules[module_name]
-    cfg = agent.config
-
-    def loss_fn(
-        params: Params,
-        target_params: Params,
-        feats: Mapping,
-        next_feats: Mapping,
-        batch: Batch,
-        rngs: dict,
-    ) -> tuple[jax.Array, Metrics]:
-        next_online = head.apply({"params": params}, next_feats, True, rngs=rngs)
-        next_a = jnp.argmax(jax.lax.stop_gradient(next_online), -1)
-        next_target = head.apply({"params": target_params}, next_feats, True, rngs=rngs)
-        next_q = jnp.take_along_axis(next_target, next_a[:, None], -1)[:, 0]
-        r = batch["rewards"] + grasp_penalty(batch, cfg.grasp_penalty)
-        y = jax.lax.stop_gradient(r + cfg.discount * (1.0 - batch["terminated"]) * next_q)
-        q_all = head.apply({"params": params}, feats, True, rngs=rngs)
-        q = jnp.take_along_axis(q_all, batch["gripper_actions"][:, None], -1)[:, 0]
-        loss = jnp.mean((q - y) ** 2)
-        return loss, {"grasp_critic_loss": loss, "grasp_q_mean": jnp.mean(q)}
-
-    return loss_fn
 
 
 @register("sac")

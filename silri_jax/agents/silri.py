@@ -18,7 +18,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from silri_jax.agents.base import (
     ActorCriticAgent,
@@ -31,7 +30,7 @@ from silri_jax.agents.base import (
     pmean,
     register,
 )
-from silri_jax.agents.sac import make_grasp_critic_loss
+from silri_jax.agents.losses import classifier_loss, make_grasp_critic_loss
 from silri_jax.data.image_codec import ObservationDecoder
 from silri_jax.networks import (
     CriticEnsemble,
@@ -62,21 +61,6 @@ def reduce_sigma(sigma: jax.Array, form: str) -> jax.Array:
     if form == "sum":
         return jnp.sum(sigma, -1)
     raise ValueError(f"unknown sigma reduction {form!r}; choose 'mean' or 'sum'")
-
-
-def classifier_loss(logits: jax.Array, labels: jax.Array, mask: jax.Array,
-                    axis_name: str | None = None) -> jax.Array:
-    """Cross-entropy averaged over the masked examples of the whole batch (0 when none).
-
-    With ``axis_name`` bound, the batch is split over devices whose gradients are averaged:
-    each device scales its masked sum by devices / global count, so the average is the
-    global masked mean even when the devices hold different numbers of masked examples
-    (a mixed batch puts the D_R rows on the first devices, the D_I rows on the last)."""
-    ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-    axis = bound_axis(axis_name)
-    count = jax.lax.psum(jnp.sum(mask), axis) if axis else jnp.sum(mask)
-    devices = jax.lax.psum(1, axis) if axis else 1
-    return devices * jnp.sum(ce * mask) / jnp.maximum(count, 1.0)
 
 
 def make_losses(agent: SilriAgent) -> dict[str, Any]:

@@ -171,6 +171,12 @@ class DeviceReplay:
             self._pending.append(_copy_chunk(chunk))
             self._pending_len += len(chunk)
 
+    def add(self, chunk: TransitionChunk) -> None:
+        """An already validated ``TransitionChunk``, staged until ``flush``."""
+        with self._lock:
+            self._pending.append(_copy_chunk(chunk))
+            self._pending_len += len(chunk)
+
     def flush(self) -> Storage:
         """Writes every staged transition to the device; returns the storage.
 

@@ -188,6 +188,13 @@ class ReplayBuffer:
             for lo in range(0, len(chunk), size):
                 self._insert_chunk(chunk.slice(lo, lo + size))
 
+    def add(self, chunk: TransitionChunk) -> None:
+        """Inserts an already validated ``TransitionChunk`` (``chunk_from_columns``)."""
+        with self._lock:
+            size = self._index.chunk_size
+            for lo in range(0, len(chunk), size):
+                self._insert_chunk(chunk.slice(lo, lo + size))
+
     def _insert_chunk(self, chunk: TransitionChunk) -> None:
         n = len(chunk)
         if n == 0:

@@ -37,6 +37,18 @@ class TransitionChunk:
     def __len__(self) -> int:
         return len(self.rewards)
 
+    def select(self, index: np.ndarray) -> TransitionChunk:
+        """The transitions at ``index`` (an integer array), in its order."""
+        def take(x: Any) -> Any:
+            if x is None:
+                return None
+            if isinstance(x, dict):
+                return {k: v[index] for k, v in x.items()}
+            return x[index]
+
+        return TransitionChunk(**{f.name: take(getattr(self, f.name)) for f in
+                                  dataclasses.fields(self)})
+
     def slice(self, lo: int, hi: int) -> TransitionChunk:
         def cut(x: Any) -> Any:
             if x is None:
@@ -143,6 +155,26 @@ def validate_chunk(
         step=steps,
         gripper_actions=grip,
     )
+
+
+# The column names transitions travel under everywhere outside a buffer: the wire codec,
+# the actor's spool, the trainers. ``chunk_from_columns`` is the one place they meet the
+# buffers' record.
+COLUMNS = ("observations", "next_observations", "actions", "rewards", "terminated",
+           "truncated", "is_intervention", "episode_ids", "steps", "gripper_actions")
+
+
+def chunk_from_columns(spec: EnvSpec, columns: Mapping[str, Any]) -> TransitionChunk:
+    """Columns named as in ``COLUMNS`` (leading axis N; ``gripper_actions`` only with a
+    gripper) -> one validated ``TransitionChunk``."""
+    missing = [k for k in COLUMNS[:-1] if k not in columns]
+    if missing:
+        raise ValueError(f"transition columns missing: {missing}")
+    return validate_chunk(
+        spec, columns["observations"], columns["actions"], columns["rewards"],
+        columns["terminated"], columns["truncated"], columns["next_observations"],
+        columns["is_intervention"], columns["episode_ids"], columns["steps"],
+        columns.get("gripper_actions"))
 
 
 def expand_one(value: Any) -> Any:

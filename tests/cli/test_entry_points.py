@@ -28,9 +28,10 @@ def test_help_lists_every_field_with_a_doc(tmp_path, module):
         if "(undocumented)" in text.splitlines()[min(i + 1, len(text.splitlines()) - 1)]]
     assert all(len(line) <= 80 for line in text.splitlines()), \
         [line for line in text.splitlines() if len(line) > 80]
-    fields = ("--config.env_steps=12000", "--config.agent_overrides.actor_lr=0.0003") \
-        if module == "sync_train" else ("--config.runtime.env_steps=0",
-                                        "--config.agent.overrides.lagrange_lr=3e-06")
+    # one schema under every entry point: sync_train differs only in its budget
+    budget = "12000" if module == "sync_train" else "0"
+    fields = (f"--config.runtime.env_steps={budget}",
+              "--config.agent.overrides.lagrange_lr=3e-06")
     for f in fields:
         assert f in text, f
     if module == "actor":
@@ -45,13 +46,15 @@ def test_help_lists_every_field_with_a_doc(tmp_path, module):
     ("actor", ["--config.agent.batch_size=abc"], "--config.agent.batch_size=abc"),
     ("learner", ["--config.agent.overrides.actor_lr=inf"],
      "config.agent.overrides.actor_lr=inf: must be a finite learning rate > 0"),
-    ("sync_train", ["--config.agent_overrides.critic_lr=-0.001"],
-     "config.agent_overrides.critic_lr=-0.001: must be a finite learning rate > 0"),
-    ("sync_train", ["--config.agent_overrides.lagrange_lr=nan"], "lagrange_lr=nan"),
-    ("sync_train", ["--config.batch_size=0"], "config.batch_size must be positive, got 0"),
+    ("sync_train", ["--config.agent.overrides.critic_lr=-0.001"],
+     "config.agent.overrides.critic_lr=-0.001: must be a finite learning rate > 0"),
+    ("sync_train", ["--config.agent.overrides.lagrange_lr=nan"], "lagrange_lr=nan"),
+    ("sync_train", ["--config.agent.batch_size=0"], "config.agent.batch_size=0"),
+    ("sync_train", ["--config.runtime.updates_per_env_step=1.5"],
+     "sync_train runs a whole number of update calls per env step"),
     ("launch", ["--config.runtime.control_hz=-1"], "config.runtime.control_hz=-1"),
     ("launch", ["--config.runtime.push_period_s=0"], "push_period_s must be positive"),
-    ("sync_train", ["--config.algo=sac", "--config.agent_overrides.kappa=2.0"],
+    ("sync_train", ["--config.agent.algo=sac", "--config.agent.overrides.kappa=2.0"],
      "the sac agent config has no field 'kappa'"),
     ("learner", ["--config.task.operator_profile=godlike"], "operator_profile='godlike'"),
     ("learner", ["--config.demos.path=/no/such/demos.npz"], "config.demos.path="),

@@ -39,9 +39,9 @@ def _spec():
     import tiny_config
 
     from silri_jax import envs
-    from silri_jax.runtime import setup
+    from silri_jax.training import build
 
-    return envs.env_spec(setup.make_env(tiny_config.get_config()))
+    return envs.env_spec(build.make_env(tiny_config.get_config()))
 
 
 def _trace(path: pathlib.Path) -> list[dict]:

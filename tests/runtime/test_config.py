@@ -64,23 +64,21 @@ def test_learner_refuses_a_bad_value_naming_the_field(tmp_path):
 
 
 def test_pick_cube_defaults_match_the_synchronous_loop():
-    """The main job learns like ``sync_train``: same agent sizes, demos, operator, ratio."""
+    """One schema: the synchronous loop's config is the main job's, but for its budget and
+    output folder (so it learns like the main job: same sizes, demos, operator, ratio)."""
     s = config_files.sync_train_config()
     _, c = _load("silri_pick_cube_state")
-    pairs = {
-        "hidden_dims": (tuple(c.agent.hidden_dims), tuple(s.hidden_dims)),
-        "batch_size": (c.agent.batch_size, s.batch_size),
-        "utd": (c.agent.utd, s.utd),
-        "pretrain_steps": (c.agent.pretrain_steps, s.pretrain_steps),
-        "operator_profile": (c.task.operator_profile, s.operator_profile),
-        "demo_profile": (c.demos.profile, s.demo_profile),
-        "num_demos": (c.demos.num, s.num_demos),
-        "intervention": (c.task.intervention, s.intervention),
-        "start_training_after": (c.runtime.start_training_after, s.start_training_after),
-        "updates_per_env_step": (c.runtime.updates_per_env_step, s.updates_per_env_step),
-    }
-    differ = {k: v for k, v in pairs.items() if v[0] != v[1]}
-    assert not differ, differ
+
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) and v
+                       else {f"{prefix}{k}": v})
+        return out
+
+    a, b = flat(c.to_dict()), flat(s.to_dict())
+    assert set(a) == set(b)
+    assert {k for k in a if a[k] != b[k]} == {"runtime.env_steps", "runtime.run_dir"}
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -89,9 +87,9 @@ def test_pick_cube_defaults_match_the_synchronous_loop():
     ("pacing_timeout_s", "0", "pacing_timeout_s must be positive"),
 ])
 def test_bad_pacing_values_are_refused_naming_the_field(field, value, message):
-    from silri_jax.runtime import setup
+    from silri_jax.training import build
 
     _, c = _load("silri_pick_cube_state")
     c.runtime[field] = type(c.runtime[field])(value)
     with pytest.raises(ValueError, match=f"config.runtime.{message}"):
-        setup.validate(c)
+        build.validate(c)

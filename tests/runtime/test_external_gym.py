@@ -11,7 +11,7 @@ import pytest
 import tiny_config
 
 from silri_jax.envs.adapters import GymAdapter
-from silri_jax.runtime import setup
+from silri_jax.training import build
 
 ENV_ID = "PointGoalExternal-v0"
 
@@ -91,21 +91,21 @@ def test_missing_operator_or_demos_is_a_clear_config_error(tmp_path):
     c = _config(tmp_path, operator="simulated")
     with pytest.raises(ValueError, match=r"config.demos.num=3: the built-in simulated "
                        r"operator demonstrates only the project's own tasks"):
-        setup.validate(c)
+        build.validate(c)
     c.demos.num = 0
     with pytest.raises(ValueError, match=r"config\.task\.intervention=True: the built-in"):
-        setup.validate(c)
+        build.validate(c)
     c.task.intervention = False
-    setup.validate(c)  # pure RL on an external env, no demos: allowed
+    build.validate(c)  # pure RL on an external env, no demos: allowed
     with pytest.raises(ValueError, match=r"config\.task\.operator=.nosuch\.module:f."):
-        setup.validate(_config(tmp_path, operator="nosuch.module:f"))
+        build.validate(_config(tmp_path, operator="nosuch.module:f"))
 
 
 def test_the_users_operator_records_demos_and_success_comes_from_succeed(tmp_path):
     from silri_jax.learner import Learner
 
     cfg = _config(tmp_path)
-    setup.validate(cfg)
+    build.validate(cfg)
     learner = Learner(cfg, quiet=True)
     try:
         # Three successful demonstrations: recorded by PointOperator(always=True) and
@@ -118,7 +118,7 @@ def test_the_users_operator_records_demos_and_success_comes_from_succeed(tmp_pat
 
 
 def test_success_key_and_the_operators_view():
-    env = setup.envs.make(TASK, {"max_episode_steps": 60}, operator=PointOperator())
+    env = build.envs.make(TASK, {"max_episode_steps": 60}, operator=PointOperator())
     obs, _ = env.reset(seed=3)
     away = -(obs["state"][2:] - obs["state"][:2])
     _, _, _, _, info = env.step(np.clip(away, -1, 1).astype(np.float32))

@@ -54,16 +54,16 @@ def _batch(spec, n: int, episode: int, interv: bool) -> codec.DecodedBatch:
 def test_device_copy_follows_the_host_buffers_and_trains(tmp_path, demos):
     learner = Learner(_config(tmp_path, demos), quiet=True)
     try:
-        assert learner.device_updater is not None
-        _same(learner._mirror_i, learner.d_i)  # the demos
+        assert learner.trainer.batches.device_updater is not None
+        _same(learner.trainer.batches.mirrors[1], learner.d_i)  # the demos
         learner._insert(_batch(learner.spec, 40, 7, False), log_it=False)
         learner._insert(_batch(learner.spec, 12, 8, True), log_it=False)
-        learner.device_updater.sampler.storages()
-        _same(learner._mirror_r, learner.d_r)
-        _same(learner._mirror_i, learner.d_i)
+        learner.trainer.batches.device_updater.sampler.storages()
+        _same(learner.trainer.batches.mirrors[0], learner.d_r)
+        _same(learner.trainer.batches.mirrors[1], learner.d_i)
         before = jax.tree.map(np.asarray, learner.state.params["critic"])
         for _ in range(3):
-            learner.state, metrics = learner.device_updater(learner.state)
+            learner.state, metrics = learner.trainer.batches.device_updater(learner.state)
         assert np.isfinite(float(metrics["critic_loss"]))
         after = jax.tree.map(np.asarray, learner.state.params["critic"])
         assert any(not np.array_equal(a, b) for a, b in
@@ -74,8 +74,8 @@ def test_device_copy_follows_the_host_buffers_and_trains(tmp_path, demos):
     resumed = Learner(_config(tmp_path, demos), resume=True, quiet=True)
     try:
         assert resumed.resumed_step is not None
-        _same(resumed._mirror_r, resumed.d_r)
-        _same(resumed._mirror_i, resumed.d_i)
+        _same(resumed.trainer.batches.mirrors[0], resumed.d_r)
+        _same(resumed.trainer.batches.mirrors[1], resumed.d_i)
         assert len(resumed.d_r) == 52
     finally:
         resumed.wal.close()
@@ -86,7 +86,8 @@ def test_off_by_default(tmp_path, demos):
     c.runtime.replay_on_device = False
     learner = Learner(c, quiet=True)
     try:
-        assert learner.device_updater is None and learner._mirror_r is None
+        batches = learner.trainer.batches
+        assert batches.device_updater is None and batches.mirrors[0] is None
     finally:
         learner.wal.close()
 
@@ -117,11 +118,11 @@ def test_pixel_learner_draws_stored_frames_on_the_device(tmp_path):
                 "episode_ids": np.full(n, 3, np.int64), "steps": np.arange(n),
                 "gripper_actions": np.ones(n, np.int32)}
         learner._insert(codec.DecodedBatch("a0", 1, data), log_it=False)
-        learner.device_updater.sampler.storages()
-        _same(learner._mirror_r, learner.d_r)
-        _same(learner._mirror_i, learner.d_i)
+        learner.trainer.batches.device_updater.sampler.storages()
+        _same(learner.trainer.batches.mirrors[0], learner.d_r)
+        _same(learner.trainer.batches.mirrors[1], learner.d_i)
         before = jax.tree.map(np.asarray, learner.state.params["critic"])
-        learner.state, metrics = learner.device_updater(learner.state)
+        learner.state, metrics = learner.trainer.batches.device_updater(learner.state)
         assert np.isfinite(float(metrics["critic_loss"]))
         after = jax.tree.map(np.asarray, learner.state.params["critic"])
         assert any(not np.array_equal(a, b) for a, b in

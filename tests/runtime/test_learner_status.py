@@ -12,8 +12,8 @@ import pytest
 import tiny_config
 
 from silri_jax import learner as learner_mod
-from silri_jax import sync_train
 from silri_jax.status import Status
+from silri_jax.training.trainer import run_pretraining
 
 
 def test_a_learner_without_actors_says_it_waits_for_them(tmp_path, demos):
@@ -47,4 +47,4 @@ class _DivergingAgent:
 
 def test_diverging_pretraining_stops_naming_the_metric():
     with pytest.raises(FloatingPointError, match="beta_nll"):
-        sync_train.run_pretraining(_DivergingAgent(), None, lambda n: ({}, None), 300)
+        run_pretraining(_DivergingAgent(), None, lambda n: ({}, None), 300)

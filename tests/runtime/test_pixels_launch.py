@@ -45,10 +45,10 @@ def test_pixel_run_through_learner_and_actor(tmp_path):
 
     from silri_jax import envs
     from silri_jax.actor import SEED_STRIDE
-    from silri_jax.runtime import setup
+    from silri_jax.training import build
 
     cfg = tiny_pixels_config.get_config()
-    env = setup.make_env(cfg)  # the actor's env, without an operator
+    env = build.make_env(cfg)  # the actor's env, without an operator
     spec = envs.env_spec(env)
     images = [k for k, s in spec.observation.entries.items() if s.dtype == "uint8"]
     assert images, spec

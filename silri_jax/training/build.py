@@ -1,0 +1,249 @@
+"""Everything a trainer builds from the one config schema (``configs/train.py``): the
+agent config, the simulation settings, the env, the operators and the agent, the config
+hash, and the checks that refuse a config before it can fail late.
+
+``sync_train``, ``learner``, ``actor`` and ``launch`` all read the same sections
+(``agent``, ``task``, ``demos``, ``runtime``) through these functions, so each rule is
+written once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import math
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+import ml_collections
+
+from silri_jax import envs
+from silri_jax.agents import get_config as get_agent_config
+from silri_jax.agents import make_agent
+from silri_jax.agents.base import Agent
+from silri_jax.agents.config import CONFIGS, apply_overrides
+from silri_jax.agents.config import validate as validate_agent_config
+from silri_jax.operators.profiles import PROFILES
+from silri_jax.specs import EnvSpec
+
+OBS_MODES = ("state", "pixels")
+# Seed ranges kept apart so demos, online episodes and evaluation never share a start state.
+DEMO_SEED_OFFSET = 1_000_000
+EVAL_SEED_OFFSET = 2_000_000
+GYM_PREFIX = "gym:"
+
+
+def _plain(value: Any) -> Any:
+    return value.to_dict() if hasattr(value, "to_dict") else dict(value)
+
+
+def agent_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The algorithm's default agent config with this run's sizes and overrides."""
+    a = config.agent
+    cfg = get_agent_config(a.algo)
+    cfg.network.hidden_dims = tuple(a.hidden_dims)
+    cfg.batch_size = int(a.batch_size)
+    cfg.utd = int(a.utd)
+    if int(a.pretrain_steps) >= 0 and "pretrain_steps" in cfg:
+        cfg.pretrain_steps = int(a.pretrain_steps)
+    return apply_overrides(cfg, a.overrides, "config.agent.overrides.")
+
+
+def sim_config(config: ml_collections.ConfigDict) -> dict[str, Any]:
+    """The env's settings: ``task.sim`` plus the cameras of ``obs_mode="pixels"`` and, for
+    an external gymnasium task, its success key and privileged-state hook."""
+    t = config.task
+    if t.obs_mode not in OBS_MODES:
+        raise ValueError(f"config.task.obs_mode={t.obs_mode!r}: must be one of "
+                         f"{list(OBS_MODES)}")
+    values = _plain(t.sim)
+    if t.obs_mode == "pixels":
+        values.setdefault("cameras", ("front", "wrist"))
+        values.setdefault("image_size", int(t.image_size))
+    if str(t.name).startswith(GYM_PREFIX):
+        values["success_key"] = t.get("success_key", "")
+        if t.get("privileged_state", ""):
+            values["privileged_state_fn"] = load_factory(t.privileged_state)
+    return values
+
+
+def config_hash(config: ml_collections.ConfigDict) -> str:
+    """Digest of what learner and actors must agree on: the agent and the task."""
+    body = json.dumps({"agent": config.agent.to_dict(), "task": config.task.to_dict()},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------- construction
+def load_factory(path: str) -> Any:
+    """``"package.module:attribute"`` -> the attribute (operator factories of custom tasks)."""
+    module, sep, attr = path.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"expected 'module:attribute', got {path!r}")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load {path!r}: {e}") from e
+
+
+def make_operator(config: ml_collections.ConfigDict, seed: int) -> Any | None:
+    """The intervening operator, or None when interventions are off."""
+    t = config.task
+    if not t.intervention:
+        return None
+    if t.operator == "simulated":
+        from silri_jax.operators import SimulatedOperator
+
+        return SimulatedOperator(t.operator_profile, seed=seed)
+    return load_factory(t.operator)(profile=t.operator_profile, seed=seed)
+
+
+def make_demo_operator(config: ml_collections.ConfigDict, seed: int) -> Any | None:
+    """The operator that records ``demos.num`` demonstrations: None for the built-in
+    simulated one (``record_demonstrations`` makes it from ``demos.profile``), else the
+    task's own operator factory, called with ``always=True`` when it takes that argument
+    (an operator that otherwise lets a good policy act must drive every step here)."""
+    t = config.task
+    if t.operator == "simulated":
+        return None
+    factory = load_factory(t.operator)
+    kwargs: dict[str, Any] = {"profile": config.demos.profile, "seed": seed}
+    try:
+        if "always" in inspect.signature(factory).parameters:
+            kwargs["always"] = True
+    except (TypeError, ValueError):
+        pass
+    return factory(**kwargs)
+
+
+def make_env(config: ml_collections.ConfigDict, operator: Any | None = None) -> Any:
+    """The task env, wrapped so ``operator`` can take over (None: it never does)."""
+    return envs.make(config.task.name, sim_config(config), operator=operator)
+
+
+def make_env_and_agent(config: ml_collections.ConfigDict, operator: Any | None = None
+                       ) -> tuple[Any, EnvSpec, Agent]:
+    env = make_env(config, operator)
+    spec = envs.env_spec(env)
+    return env, spec, make_agent(agent_config(config), spec)
+
+
+# ---------------------------------------------------------------------------- checks
+def check_names(fields: Mapping[str, Any]) -> None:
+    """Checks ``{flag name: value}`` of fields named ``...algo``, ``...name`` (the task),
+    ``...obs_mode``, ``...hidden_dims`` and ``...profile``: names that must be known and
+    MLP widths."""
+    for name, value in fields.items():
+        leaf = name.rsplit(".", 1)[-1]
+        if leaf == "algo" and value not in CONFIGS:
+            raise ValueError(f"{name}={value!r}: must be one of {sorted(CONFIGS)}")
+        if leaf == "name" and not str(value).startswith(GYM_PREFIX) \
+                and value not in envs.list_tasks():
+            raise ValueError(f"{name}={value!r}: must be one of {list(envs.list_tasks())} "
+                             "or 'gym:<module>:<gymnasium id>'")
+        if leaf == "obs_mode" and value not in OBS_MODES:
+            raise ValueError(f"{name}={value!r}: must be one of {list(OBS_MODES)}")
+        if leaf.endswith("profile") and value not in PROFILES:
+            raise ValueError(f"{name}={value!r}: must be one of {sorted(PROFILES)}")
+        if leaf == "hidden_dims":
+            dims = tuple(value)
+            if not dims or any(not isinstance(d, int) or d < 1 for d in dims):
+                raise ValueError(f"{name}={dims}: must be a non-empty tuple of integers >= 1")
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Refuses settings that would fail late (after minutes of demos), naming the field,
+    the value and what is allowed."""
+    from silri_jax.runtime import pacing
+
+    r = config.runtime
+    for name in ("replay_capacity", "max_queue", "max_seq_gap", "max_outbox", "max_batch",
+                 "num_actors", "eval_episodes", "eval_episodes_during", "keep_checkpoints",
+                 "log_every_steps"):
+        if int(r[name]) <= 0:
+            raise ValueError(f"config.runtime.{name} must be positive, got {r[name]}")
+    for name in ("push_period_s", "log_every_s"):
+        if float(r[name]) <= 0:
+            raise ValueError(f"config.runtime.{name} must be positive, got {r[name]}")
+    for name in ("start_training_after", "checkpoint_every_updates", "env_steps",
+                 "random_steps", "eval_every_steps"):
+        if int(r[name]) < 0:
+            raise ValueError(f"config.runtime.{name} must be >= 0, got {r[name]}")
+    for name in r:
+        value = r[name]
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"config.runtime.{name}={value}: must be a finite number")
+    for name in ("max_updates_per_s", "control_hz"):
+        if float(r[name]) < 0:
+            raise ValueError(f"config.runtime.{name}={r[name]}: must be >= 0 (0: no limit)")
+    pacing.check_settings(r.updates_per_env_step, r.pacing_slack_steps, r.pacing_timeout_s)
+    a, t, d = config.agent, config.task, config.demos
+    fields = {"config.agent.algo": a.algo, "config.task.name": t.name,
+              "config.task.obs_mode": t.obs_mode, "config.agent.hidden_dims": a.hidden_dims}
+    if t.operator == "simulated":
+        fields["config.task.operator_profile"] = t.operator_profile
+    if not d.path and int(d.num) > 0:
+        fields["config.demos.profile"] = d.profile
+    check_names(fields)
+    if int(a.batch_size) < 1 or int(a.utd) < 1:
+        raise ValueError(f"config.agent.batch_size={a.batch_size} and config.agent.utd="
+                         f"{a.utd}: both must be integers >= 1")
+    if int(d.num) < 0:
+        raise ValueError(f"config.demos.num={d.num}: must be >= 0")
+    if d.path and not pathlib.Path(d.path).is_file():
+        raise ValueError(f"config.demos.path={d.path!r}: no such file")
+    validate_agent_config(agent_config(config), "config.agent.overrides.")
+    has_demos = bool(d.path) or int(d.num) > 0
+    if a.algo in ("hgdagger", "bc") and not has_demos and not t.intervention:
+        raise ValueError(f"config.agent.algo={a.algo!r} learns only from D_I: it needs "
+                         "demonstrations (config.demos) or config.task.intervention=True")
+    if a.algo == "bc" and not has_demos:
+        raise ValueError("config.agent.algo='bc' trains on the demonstrations only: set "
+                         "config.demos.num > 0 or config.demos.path")
+    _check_external_task(config)
+    if not r.run_dir:
+        raise ValueError("config.runtime.run_dir must name a directory")
+
+
+def validate_sync(config: ml_collections.ConfigDict) -> None:
+    """``validate`` plus what the synchronous loop alone needs: a whole number of update
+    calls per env step and a step budget."""
+    validate(config)
+    ratio = float(config.runtime.updates_per_env_step)
+    if not ratio.is_integer():
+        raise ValueError(f"config.runtime.updates_per_env_step={ratio}: sync_train runs a "
+                         "whole number of update calls per env step")
+    if int(config.runtime.env_steps) <= 0:
+        raise ValueError("config.runtime.env_steps must be positive, got "
+                         f"{config.runtime.env_steps} (sync_train runs a fixed budget)")
+
+
+def _check_external_task(config: ml_collections.ConfigDict) -> None:
+    """An external gymnasium task needs an operator of its own for interventions and
+    recorded demonstrations: the built-in one drives only the project's simulated tasks."""
+    t, d = config.task, config.demos
+    if not str(t.name).startswith(GYM_PREFIX):
+        return
+    for name in ("operator", "privileged_state"):
+        value = t.get(name, "")
+        if value and value != "simulated":
+            try:
+                load_factory(value)
+            except ValueError as e:
+                raise ValueError(f"config.task.{name}={value!r}: {e}") from None
+    if t.operator != "simulated":
+        return
+    if int(d.num) > 0 and not d.path:
+        raise ValueError(
+            f"config.demos.num={d.num}: the built-in simulated operator demonstrates only the "
+            f"project's own tasks, not {t.name!r}; set config.demos.path to a demo file, "
+            "config.task.operator to '<module>:<factory>' (an operator for this env), or "
+            "config.demos.num=0")
+    if t.intervention:
+        raise ValueError(
+            f"config.task.intervention=True: the built-in simulated operator cannot operate "
+            f"{t.name!r}; set config.task.operator to '<module>:<factory>' or "
+            "config.task.intervention=False")
