@@ -34,6 +34,7 @@ from silri_jax.specs import EnvSpec
 from silri_jax.transport import codec
 from silri_jax.transport import common as c
 from silri_jax.transport import silri_pb2 as pb
+from silri_jax.transport import silri_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,6 @@ class TransportError(RuntimeError):
 
 class OutboxFull(TimeoutError):
     """``send`` waited ``timeout`` seconds for room in the outbox."""
-
-
-def _identity(b: bytes) -> bytes:
-    return b
 
 
 # Plain-text connections a TLS learner closed before this client calls it a TLS learner
@@ -174,18 +171,11 @@ class ActorClient:
             return grpc.insecure_channel(address, options=options)
 
         self._channel, self._params_channel = channel(), channel()
-        ch = self._channel
-        self._rpc_handshake = ch.unary_unary(c.method("Handshake"), _identity, _identity)
-        self._rpc_stream = ch.stream_stream(c.method("StreamTransitions"), _identity, _identity)
-        self._rpc_params = self._params_channel.unary_stream(
-            c.method("SubscribeParams"), _identity, _identity)
-        self._rpc_episode = ch.unary_unary(c.method("ReportEpisode"), _identity, _identity)
-        self._rpc_ping = ch.unary_unary(c.method("Ping"), _identity, _identity)
-        self._rpc_health = ch.unary_unary(c.method("Health"), _identity, _identity)
-        # On the params channel: a long poll must not sit behind a transition stream's
-        # flow control.
-        self._rpc_wait_progress = self._params_channel.unary_unary(
-            c.method("WaitProgress"), _identity, _identity)
+        # The stubs generated from silri.proto (silri_pb2_grpc); the params channel also
+        # carries the long poll, which must not sit behind a transition stream's flow
+        # control.
+        self._stub = pb_grpc.LearnerStub(self._channel)
+        self._params_stub = pb_grpc.LearnerStub(self._params_channel)
 
         # Outbox: unacknowledged (seq, transition) in seq order; _pending[:_send_pos] is
         # in flight on the current stream, the rest is waiting to be sent.
@@ -215,7 +205,8 @@ class ActorClient:
         self._params_call: Any = None
         # Episode reports go out from their own thread: a learner that is slow to answer
         # must never hold the actor's control loop at an episode boundary.
-        self._pending_episodes: collections.deque[bytes] = collections.deque(maxlen=1000)
+        self._pending_episodes: collections.deque[pb.EpisodeStats] = collections.deque(
+            maxlen=1000)
         self._episode_cv = threading.Condition()
         self._episodes_in_flight = False
 
@@ -311,7 +302,7 @@ class ActorClient:
             elif k != "actor_id":
                 msg.extra[k] = float(v)
         with self._episode_cv:
-            self._pending_episodes.append(msg.SerializeToString())
+            self._pending_episodes.append(msg)
             self._episode_cv.notify_all()
         return True
 
@@ -322,18 +313,16 @@ class ActorClient:
 
     def ping(self) -> pb.PingReply:
         """Health check with a deadline; raises ``grpc.RpcError`` when unreachable."""
-        raw = self._rpc_ping(pb.PingRequest(actor_id=self.actor_id).SerializeToString(),
-                             timeout=self._call_timeout_s, metadata=self._metadata)
-        reply = pb.PingReply.FromString(raw)
+        reply = self._stub.Ping(pb.PingRequest(actor_id=self.actor_id),
+                                timeout=self._call_timeout_s, metadata=self._metadata)
         if reply.HasField("progress"):
             self._note_progress(reply.progress)
         return reply
 
     def health(self) -> pb.HealthReply:
         """The learner's ``Health``: ``ok``, and each stopped worker with its cause."""
-        raw = self._rpc_health(pb.HealthRequest().SerializeToString(),
-                               timeout=self._call_timeout_s, metadata=self._metadata)
-        return pb.HealthReply.FromString(raw)
+        return self._stub.Health(pb.HealthRequest(), timeout=self._call_timeout_s,
+                                 metadata=self._metadata)
 
     def progress(self) -> tuple[c.Progress, float] | None:
         """``(newest learner progress, its monotonic receive time)``; None before any."""
@@ -353,15 +342,14 @@ class ActorClient:
         req = pb.WaitProgressRequest(actor_id=self.actor_id, min_updates=max(0, min_updates),
                                      max_wait_s=max(0.0, float(max_wait_s)))
         try:
-            raw = self._rpc_wait_progress(req.SerializeToString(),
-                                          timeout=max_wait_s + self._call_timeout_s,
-                                          metadata=self._metadata)
+            reply = self._params_stub.WaitProgress(req, timeout=max_wait_s + self._call_timeout_s,
+                                                   metadata=self._metadata)
         except grpc.RpcError as e:
             if e.code() in FATAL_CODES:
                 self._fail(e, "progress poll")
                 raise self._fatal from e
             raise
-        return self._note_progress(pb.LearnerProgress.FromString(raw))
+        return self._note_progress(reply)
 
     def _note_progress(self, msg: pb.LearnerProgress) -> c.Progress:
         got = c.Progress.from_pb(msg)
@@ -452,8 +440,7 @@ class ActorClient:
         transport's own error, so a TLS mistake becomes a fatal error naming it instead
         of endless retries (a handshake waiting for readiness only ever times out)."""
         try:
-            self._rpc_ping(pb.PingRequest().SerializeToString(), timeout=5.0,
-                           metadata=self._metadata)
+            self._stub.Ping(pb.PingRequest(), timeout=5.0, metadata=self._metadata)
             self._plain_closes = 0
         except grpc.RpcError as e:
             details = e.details() or ""
@@ -485,9 +472,8 @@ class ActorClient:
             protocol_version=c.PROTOCOL_VERSION, config_hash=self.config_hash,
             env_spec=codec.env_spec_to_pb(self.spec), actor_id=self.actor_id,
         )
-        raw = self._rpc_handshake(req.SerializeToString(), timeout=self._call_timeout_s,
-                                  metadata=self._metadata, wait_for_ready=True)
-        return pb.HandshakeReply.FromString(raw)
+        return self._stub.Handshake(req, timeout=self._call_timeout_s, metadata=self._metadata,
+                                    wait_for_ready=True)
 
     def _sender_loop(self) -> None:
         attempt = 0
@@ -518,12 +504,11 @@ class ActorClient:
                     self._counters["connects"] += 1
                 # The stream carries the session this handshake was given: the learner
                 # takes this actor id's data only under its newest session.
-                call = self._rpc_stream(self._requests(epoch), timeout=self._stream_deadline_s,
-                                        metadata=[*self._metadata,
-                                                  (c.MD_SESSION, reply.session)])
+                call = self._stub.StreamTransitions(
+                    self._requests(epoch), timeout=self._stream_deadline_s,
+                    metadata=[*self._metadata, (c.MD_SESSION, reply.session)])
                 self._current_call = call
-                for raw in call:
-                    ack = pb.Ack.FromString(raw)
+                for ack in call:
                     # Progress first: between the two a pacing actor over-counts its steps
                     # (waits a moment longer), never under-counts them (runs ahead).
                     self._note_progress(ack.progress)
@@ -557,7 +542,7 @@ class ActorClient:
         self._counters["acked"] = acked
         self._cv.notify_all()
 
-    def _requests(self, epoch: int) -> Iterator[bytes]:
+    def _requests(self, epoch: int) -> Iterator[pb.TransitionBatch]:
         """Yields encoded batches for one stream; ends when the stream is replaced."""
         while True:
             with self._cv:
@@ -588,10 +573,10 @@ class ActorClient:
                 first = rows[0][0]
                 self._inflight.append((rows[-1][0], time.monotonic()))
             data = codec.stack_transitions(self.spec, [r for _, r in rows])
-            raw = codec.encode_batch(self.spec, self.actor_id, first, data)
+            msg = codec.build_batch_pb(self.spec, self.actor_id, first, data)
             self._counters["sent"] += k
             self._counters["batches_sent"] += 1
-            yield raw
+            yield msg
 
     # ------------------------------------------------------------------ params
 
@@ -601,12 +586,11 @@ class ActorClient:
             try:
                 req = pb.SubscribeRequest(actor_id=self.actor_id,
                                           have_version=self._assembler.completed_version)
-                call = self._rpc_params(req.SerializeToString(),
-                                        timeout=self._stream_deadline_s,
-                                        metadata=self._metadata, wait_for_ready=True)
+                call = self._params_stub.SubscribeParams(
+                    req, timeout=self._stream_deadline_s, metadata=self._metadata,
+                    wait_for_ready=True)
                 self._params_call = call
-                for raw in call:
-                    update = pb.ParamsUpdate.FromString(raw)
+                for update in call:
                     done = self._assembler.add(update)
                     attempt = 0
                     if done is not None:
@@ -651,11 +635,12 @@ class ActorClient:
                     self._episode_cv.wait(timeout=0.5)
                 if self._closed:
                     return
-                raw = self._pending_episodes[0]
+                msg = self._pending_episodes[0]
                 self._episodes_in_flight = True
             delivered = False
             try:
-                self._rpc_episode(raw, timeout=self._call_timeout_s, metadata=self._metadata)
+                self._stub.ReportEpisode(msg, timeout=self._call_timeout_s,
+                                         metadata=self._metadata)
                 delivered = True
             except grpc.RpcError as e:
                 if e.code() in FATAL_CODES:
@@ -663,7 +648,7 @@ class ActorClient:
                     self._fail(e, "episode report")
             with self._episode_cv:
                 self._episodes_in_flight = False
-                if delivered and self._pending_episodes and self._pending_episodes[0] is raw:
+                if delivered and self._pending_episodes and self._pending_episodes[0] is msg:
                     self._pending_episodes.popleft()
                 self._episode_cv.notify_all()
             if self._fatal is not None:
