@@ -126,10 +126,9 @@ void bind_bridge(py::module_& m) {
           py::arg("position"), py::arg("quat"), py::arg("gripper") = 0.0)
       .def(
           "set_teleop",
-          [](BridgeCore& b, const Eigen::Matrix<double, 6, 1>& twist, bool engaged) {
-            b.set_teleop(twist, engaged);
-          },
-          py::arg("twist"), py::arg("engaged"))
+          [](BridgeCore& b, const Eigen::Matrix<double, 6, 1>& twist, bool engaged,
+             double gripper) { b.set_teleop(twist, engaged, gripper); },
+          py::arg("twist"), py::arg("engaged"), py::arg("gripper") = -1.0)
       .def("set_mode", &BridgeCore::set_mode, py::arg("mode"))
       .def_property_readonly("mode", &BridgeCore::mode)
       .def("set_gains", &BridgeCore::set_gains, py::arg("gains"))

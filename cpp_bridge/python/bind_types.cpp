@@ -48,6 +48,7 @@ void bind_types(py::module_& m) {
       .def_readwrite("deadband_lin", &MixerConfig::deadband_lin)
       .def_readwrite("deadband_ang", &MixerConfig::deadband_ang)
       .def_readwrite("require_button", &MixerConfig::require_button)
+      .def_readwrite("hold_when_engaged", &MixerConfig::hold_when_engaged)
       .def_readwrite("policy_period_s", &MixerConfig::policy_period_s);
 
   py::class_<WatchdogConfig>(m, "WatchdogConfig")

@@ -138,11 +138,14 @@ void BridgeCore::set_policy_target(const Pose& pose, double gripper) {
   policy_buf_.write(api_policy_);
 }
 
-void BridgeCore::set_teleop(const Vec6& twist, bool engaged) {
+void BridgeCore::set_teleop(const Vec6& twist, bool engaged, double gripper) {
   std::lock_guard<std::mutex> lk(api_mutex_);
   if (!twist.allFinite()) throw SafetyError("teleop twist rejected: values must be finite");
+  if (!std::isfinite(gripper) || gripper > 1.0)
+    throw SafetyError("teleop gripper rejected: must be in [0, 1], or negative for none");
   api_teleop_.twist = twist;
   api_teleop_.engaged = engaged;
+  api_teleop_.gripper = gripper < 0.0 ? -1.0 : gripper;
   api_teleop_.stamp_ns = clock_->now_ns();
   api_teleop_.seq += 1;
   teleop_buf_.write(api_teleop_);

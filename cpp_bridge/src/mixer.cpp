@@ -18,6 +18,8 @@ void Mixer::reset(const Pose& current, double gripper, bool ignore_current_goal)
 bool Mixer::teleop_active(const TeleopInput& t, bool fresh) const {
   if (!fresh || !t.twist.allFinite()) return false;
   if (cfg_.require_button && !t.engaged) return false;
+  if (cfg_.hold_when_engaged && t.engaged) return true;
+  if (t.gripper >= 0.0) return true;  // a gripper press is an intervention
   return t.twist.head<3>().norm() > cfg_.deadband_lin ||
          t.twist.tail<3>().norm() > cfg_.deadband_ang;
 }
@@ -44,6 +46,7 @@ MixerOutput Mixer::update(Mode mode, const PolicyTarget& policy, bool policy_fre
     next.q = (rotvec_to_quat(teleop.twist.tail<3>() * dt) * cmd_.q).normalized();
     out.target = next;
     seg_active_ = false;
+    if (teleop.gripper >= 0.0) gripper_ = std::min(1.0, teleop.gripper);
   } else if (mode == Mode::kTeleop) {
     out.target = cmd_;  // human not acting in teleop mode: hold
     seg_active_ = false;

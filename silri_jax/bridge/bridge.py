@@ -156,9 +156,17 @@ class Bridge:
             np.asarray(position, np.float64), np.asarray(quat, np.float64), float(gripper)
         )
 
-    def set_teleop(self, twist: Sequence[float], engaged: bool) -> None:
-        """Human input: twist (vx, vy, vz, wx, wy, wz) in m/s, rad/s and the button."""
-        self._core.set_teleop(np.asarray(twist, np.float64), bool(engaged))
+    def set_teleop(
+        self, twist: Sequence[float], engaged: bool, gripper: float | None = None
+    ) -> None:
+        """Human input: twist (vx, vy, vz, wx, wy, wz) in m/s and rad/s, the button, and an
+        optional gripper command (fraction of the gripper's range; ``None``: no command).
+        The loop mixes it with the policy at its own rate; a gripper command counts as an
+        intervention."""
+        g = -1.0 if gripper is None else float(gripper)
+        if gripper is not None and not 0.0 <= g <= 1.0:
+            raise ValueError(f"teleop gripper command must be in [0, 1], got {gripper}")
+        self._core.set_teleop(np.asarray(twist, np.float64), bool(engaged), g)
 
     def set_mode(self, mode: str | _bridge.Mode) -> None:
         self._core.set_mode(_config.to_mode(mode))

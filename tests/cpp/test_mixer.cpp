@@ -121,5 +121,57 @@ int main() {
     core.step(5);
     CHECK(!core.state().intervention);
   }
+  // The human's gripper command: an intervention on its own, applied to the gripper,
+  // and the policy's gripper again after hand-back with its next goal.
+  {
+    Mixer m;
+    MixerConfig c;
+    m.configure(c);
+    m.reset(Pose(), 0.0, false);
+    PolicyTarget p;
+    p.stamp_ns = 0;
+    p.seq = 1;
+    p.gripper = 0.0;
+    TeleopInput t;
+    t.engaged = true;
+    t.gripper = 1.0;  // inside the deadband, but a gripper press
+    MixerOutput o = m.update(Mode::kShared, p, true, t, true, 0.001);
+    CHECK(o.intervention);
+    CHECK_NEAR(o.gripper, 1.0, 0.0);
+    t.gripper = -1.0;  // released: no motion, no gripper command -> policy again
+    o = m.update(Mode::kShared, p, true, t, true, 0.001);
+    CHECK(!o.intervention);
+    CHECK_NEAR(o.gripper, 1.0, 0.0);  // the human's command stays until a new goal
+    p.seq = 2;
+    o = m.update(Mode::kShared, p, true, t, true, 0.001);
+    CHECK_NEAR(o.gripper, 0.0, 0.0);
+    t.engaged = false;
+    t.gripper = 1.0;  // the button is required: a press without it is ignored
+    CHECK(!m.teleop_active(t, true));
+  }
+  // Clutch semantics: engaged with a still hand holds the target against the policy.
+  {
+    Mixer m;
+    MixerConfig c;
+    c.hold_when_engaged = true;
+    m.configure(c);
+    m.reset(Pose(), 0.0, false);
+    PolicyTarget p;
+    p.pose.p = Vec3(0.1, 0, 0);
+    p.stamp_ns = 0;
+    p.seq = 1;
+    TeleopInput t;
+    t.engaged = true;
+    MixerOutput o;
+    for (int i = 0; i < 50; ++i) {
+      o = m.update(Mode::kShared, p, true, t, true, 0.001);
+      m.commit(o.target);
+      CHECK(o.intervention);
+    }
+    CHECK_NEAR(o.target.p.x(), 0.0, 0.0);  // held, not drawn to the policy's goal
+    t.engaged = false;
+    o = m.update(Mode::kShared, p, true, t, true, 0.001);
+    CHECK(!o.intervention);
+  }
   TEST_MAIN_END();
 }

@@ -71,7 +71,7 @@ class BridgeCore {
   // ---- API side (one API thread at a time) ----
   /// Throws SafetyError on non-finite input, FaultError when a fault is latched.
   void set_policy_target(const Pose& pose, double gripper = 0.0);
-  void set_teleop(const Vec6& twist, bool engaged);
+  void set_teleop(const Vec6& twist, bool engaged, double gripper = -1.0);
   void set_mode(Mode m);
   void set_gains(const Gains& g);
   void set_safety_limits(const SafetyLimits& l);

@@ -40,6 +40,10 @@ struct MixerConfig {
   double deadband_lin = 0.005;  // m/s
   double deadband_ang = 0.02;   // rad/s
   bool require_button = true;
+  // Clutch semantics: while the button is held the human owns the target even with the
+  // input inside the deadband (the arm holds where the human stopped it) instead of the
+  // policy resuming under a still hand.
+  bool hold_when_engaged = false;
   double policy_period_s = 0.1;  // interpolation time from the previous goal to a new one
 };
 

@@ -53,6 +53,7 @@ struct PolicyTarget {
 struct TeleopInput {
   Vec6 twist = Vec6::Zero();  // (vx, vy, vz, wx, wy, wz) in m/s and rad/s
   bool engaged = false;
+  double gripper = -1.0;  // the human's gripper command in [0, 1]; negative: none
   std::int64_t stamp_ns = -1;
   std::uint64_t seq = 0;
 };
