@@ -19,6 +19,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from silri_jax.agents.config import override_section
+from silri_jax.teleop.config import teleop_config
 
 VARIANTS = (
     "silri_pick_cube_state",
@@ -88,6 +89,41 @@ def _demos() -> ml_collections.ConfigDict:
     # same imperfect operator that intervenes
     d.profile = "novice"
     return d
+
+
+def _teleop() -> ml_collections.ConfigDict:
+    # every device setting of silri_jax/teleop/config.py (mounting, deadband, gains,
+    # intervention mode, event bindings), plus how the actors and the recorder use it
+    t = teleop_config()
+    # who takes over: "" (the task's operator, in Python: the default simulated runs),
+    # "operator" (the task's simulated operator as a device, through the bridge's mixer),
+    # or a device backend (spacemouse, spacenav, evdev, gamepad, keyboard, terminal,
+    # replay, scripted, none) whose human drives through the bridge's mixer
+    t.device = ""
+    # speed of the arm's target at full deflection (m/s); -1: the task's position action
+    # scale times its control rate (a full deflection moves as far as a full action)
+    t.max_linear_speed_m_s = -1.0
+    # angular speed at full deflection (rad/s); -1: rotation action scale x control rate
+    t.max_angular_speed_rad_s = -1.0
+    return t
+
+
+def _record() -> ml_collections.ConfigDict:
+    r = ml_collections.ConfigDict()
+    # python -m silri_jax.record: where episodes go: a .npz (the project's demo file, for
+    # config.demos.path) or a directory (LeRobotDataset v3.0)
+    r.out = "demos/recorded.npz"
+    # successful episodes to record
+    r.episodes = 10
+    # also keep failed episodes, in <out>_failures (negatives for a reward classifier)
+    r.keep_failures = True
+    # most episodes attempted (0: three times record.episodes)
+    r.max_attempts = 0
+    # seed of the first episode (episode i: seed + i); apart from training and evaluation
+    r.seed = 3_000_000
+    # task description stored with every episode (LeRobotDataset); empty: the task name
+    r.task_text = ""
+    return r
 
 
 def _runtime() -> ml_collections.ConfigDict:
@@ -200,6 +236,8 @@ def get_config(variant: str = "silri_pick_cube_state") -> ml_collections.ConfigD
     c.task = _task()
     c.demos = _demos()
     c.runtime = _runtime()
+    c.teleop = _teleop()
+    c.record = _record()
     # placeholder so a resumed run can be pointed at an explicit step (None: latest)
     c.resume_step = config_dict.placeholder(int)
 

@@ -97,8 +97,17 @@ class Actor:
         self.config, self.index = config, int(actor_index)
         self.actor_id = f"actor-{self.index}"
         self.seed = int(config.seed)
-        self.operator = build.make_operator(config, seed=self.seed * 1000 + self.index)
-        self.env, self.spec, self.agent = build.make_env_and_agent(config, self.operator)
+        op_seed = self.seed * 1000 + self.index
+        # A teleop device (config.teleop.device) takes over through the bridge's mixer;
+        # otherwise the task's operator does, in Python.
+        self.device = build.make_teleop_device(config, seed=op_seed)
+        self.operator = None if self.device is not None else build.make_operator(
+            config, seed=op_seed)
+        self.env, self.spec, self.agent = build.make_env_and_agent(
+            config, self.operator, device=self.device)
+        if self.device is not None:
+            self.device.start()
+        self._device_problem = ""
         self.quiet = quiet
         self._stop = threading.Event()
         r = config.runtime
@@ -133,6 +142,19 @@ class Actor:
         self.trace = open(trace_path, "a", buffering=1) if trace_path else None
         self.rng = np.random.default_rng(self.seed * 1000 + self.index)
         self.key = jax.random.PRNGKey(self.seed * 1000 + self.index)
+
+    def _report_device(self, info: dict[str, Any]) -> None:
+        """Says once when the teleop device goes silent or comes back (the bridge's
+        watchdog already holds the arm: a silent device contributes no motion)."""
+        problem = str(info.get("teleop_problem", ""))
+        if problem != self._device_problem:
+            if problem:
+                print(f"{self.actor_id}: teleop device problem: {problem}", file=sys.stderr,
+                      flush=True)
+            else:
+                print(f"{self.actor_id}: teleop device is healthy again", file=sys.stderr,
+                      flush=True)
+            self._device_problem = problem
 
     def _send(self, row: dict[str, Any]) -> int | None:
         """Queues ``row``; while the outbox is full (the learner away) it keeps waiting but
@@ -220,6 +242,7 @@ class Actor:
                     action = env_action(a, g, has_gripper)
                 next_obs, reward, term, trunc, info = self.env.step(action)
                 interv = bool(info["is_intervention"])
+                self._report_device(info)
                 row = {
                     "observations": obs, "next_observations": next_obs,
                     "actions": np.asarray(info["executed_action"], np.float32),
@@ -297,6 +320,8 @@ class Actor:
         if self.trace is not None:
             self.trace.close()
             self.trace = None
+        if self.device is not None:
+            self.device.close()
 
 
 def _means(obs: Any) -> dict[str, float]:

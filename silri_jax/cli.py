@@ -32,6 +32,8 @@ EXIT_CONFIG_ERROR = 2
 HELP_FLAGS = ("-h", "--help", "--helpshort", "--helpfull", "-help", "-?")
 AGENT_CONFIG_FILE = pathlib.Path(__file__).resolve().parent / "agents" / "config.py"
 SCHEMA_FILE = REPO / "configs" / "train.py"
+# the teleop section's device fields are documented where they are set
+TELEOP_CONFIG_FILE = pathlib.Path(__file__).resolve().parent / "teleop" / "config.py"
 
 
 class ConfigError(ValueError):
@@ -164,7 +166,8 @@ def config_field_docs(config: ml_collections.ConfigDict, config_path: str
     """``[(flag name, default, doc)]`` for every field of ``config``; the agent override
     section's fields take their docs from the agent configs (where they are set)."""
     # configs/train.py defines the schema; another config file documents what it sets
-    docs = {**field_docs(SCHEMA_FILE), **field_docs(config_path)}
+    docs = {**field_docs(TELEOP_CONFIG_FILE), **field_docs(SCHEMA_FILE),
+            **field_docs(config_path)}
     section = _agent_section(config)
     agent_docs = field_docs(AGENT_CONFIG_FILE) if section is not None else {}
     algo, depth = "", 0

@@ -49,6 +49,7 @@ void bind_types(py::module_& m) {
       .def_readwrite("deadband_ang", &MixerConfig::deadband_ang)
       .def_readwrite("require_button", &MixerConfig::require_button)
       .def_readwrite("hold_when_engaged", &MixerConfig::hold_when_engaged)
+      .def_readwrite("max_teleop_lead", &MixerConfig::max_teleop_lead)
       .def_readwrite("policy_period_s", &MixerConfig::policy_period_s);
 
   py::class_<WatchdogConfig>(m, "WatchdogConfig")

@@ -384,6 +384,7 @@ void BridgeCore::tick() {
     snap_.policy_stale = !policy_fresh;
     snap_.teleop_stale = !teleop_fresh;
 
+    mixer_.set_measured(rs_.ee);
     const MixerOutput mix = mixer_.update(mode, pol, policy_fresh, tel, teleop_fresh, dt);
     intervention = mix.intervention;
     Pose next;

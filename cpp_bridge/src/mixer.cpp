@@ -44,6 +44,13 @@ MixerOutput Mixer::update(Mode mode, const PolicyTarget& policy, bool policy_fre
     Pose next;
     next.p = cmd_.p + teleop.twist.head<3>() * dt;
     next.q = (rotvec_to_quat(teleop.twist.tail<3>() * dt) * cmd_.q).normalized();
+    if (cfg_.max_teleop_lead > 0.0 && have_measured_) {
+      const Vec3 lead = next.p - measured_.p;
+      const double n = lead.norm();
+      // Only ever shrink toward the arm: never jump away from where the target was.
+      if (n > cfg_.max_teleop_lead && n > (cmd_.p - measured_.p).norm() - 1e-12)
+        next.p = measured_.p + lead * (cfg_.max_teleop_lead / n);
+    }
     out.target = next;
     seg_active_ = false;
     if (teleop.gripper >= 0.0) gripper_ = std::min(1.0, teleop.gripper);

@@ -74,6 +74,9 @@ class Bridge:
         cfg.gains = _config.apply(_bridge.Gains(), gains, "gains")
         cfg.limits = _config.apply(_bridge.SafetyLimits(), limits, "limits")
         cfg.mixer = _config.apply(_bridge.MixerConfig(), mixer, "mixer")
+        self._mixer = {name: getattr(cfg.mixer, name) for name in (
+            "deadband_lin", "deadband_ang", "require_button", "hold_when_engaged",
+            "max_teleop_lead", "policy_period_s")}
         cfg.watchdog = _config.apply(_bridge.WatchdogConfig(), watchdog, "watchdog")
         if q_nominal is not None:
             cfg.q_nominal = np.asarray(q_nominal, dtype=np.float64)
@@ -179,6 +182,10 @@ class Bridge:
         self._core.set_safety_limits(_config.apply(self._core.safety_limits, values, "limits"))
 
     # ---- outputs ----
+    def mixer_settings(self) -> dict[str, Any]:
+        """The mixer's settings, as given at construction."""
+        return dict(self._mixer)
+
     def state(self) -> BridgeState:
         return BridgeState.from_raw(self._core.state())
 

@@ -58,6 +58,7 @@ class MixerConfig:
     deadband_ang: float
     require_button: bool
     hold_when_engaged: bool
+    max_teleop_lead: float
     policy_period_s: float
     def __init__(self) -> None: ...
 

@@ -5,10 +5,16 @@ their C addresses), running the same impedance law as ``PyImpedanceController`` 
 The env still writes the gripper actuator's ``ctrl``; it is passed on with each target, as
 the fraction of the actuator's range that the bridge expects, because the bridge's MuJoCo
 backend owns that actuator and rewrites its ``ctrl`` every tick.
+
+A human's input reaches the arm through the bridge's mixer: ``teleop_source`` (set by
+``silri_jax.envs.teleop_intervention``) is called with the simulated time every
+``teleop_period_ticks`` ticks inside ``step``, as a device reader thread would write to a
+real-time bridge at the device's own rate, so a 10 Hz env step sees ten 100 Hz samples.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import mujoco
@@ -72,8 +78,34 @@ class BridgeController:
         for name in ("gains", "limits"):
             if name in settings and name in kwargs:
                 settings[name] = {**settings[name], **kwargs.pop(name)}
+        # A held clutch with a still hand holds the arm (see silri_jax.envs.teleop_intervention).
+        # The human's target leads the arm by at most the error clip, where the impedance
+        # force saturates: a slow arm does not wind up a target that runs on after release.
+        lead = (params or ImpedanceParams()).error_clip_pos
+        settings["mixer"] = {"hold_when_engaged": True, "max_teleop_lead": lead,
+                             **kwargs.pop("mixer", {})}
         self._bridge = Bridge(backend="mujoco", model=model, data=data,
                               **{**settings, **kwargs})
+        self._dt = float(model.opt.timestep)
+        self._ticks = 0
+        # Called as ``source(sim_time_s)`` between chunks of ``teleop_period_ticks``.
+        self.teleop_source: Callable[[float], None] | None = None
+        self.teleop_period_ticks = max(1, round(0.01 / self._dt))
+
+    @property
+    def bridge(self) -> Any:
+        """The ``silri_jax.bridge.Bridge`` running this arm (teleop input, state, mixer)."""
+        return self._bridge
+
+    @property
+    def sim_time(self) -> float:
+        """Seconds of simulated control since this controller was made."""
+        return self._ticks * self._dt
+
+    def gripper_fraction(self, ctrl: float) -> float:
+        """A gripper actuator value as the fraction of its range the bridge takes."""
+        lo, hi = self.model.actuator_ctrlrange[self._gripper]
+        return float(np.clip((ctrl - lo) / (hi - lo), 0.0, 1.0))
 
     def reset(self) -> None:
         mujoco.mj_forward(self.model, self.data)
@@ -92,11 +124,21 @@ class BridgeController:
 
     def _gripper_fraction(self) -> float:
         """The bridge takes the gripper command as a fraction of the actuator's range."""
-        lo, hi = self.model.actuator_ctrlrange[self._gripper]
-        return float(np.clip((self.data.ctrl[self._gripper] - lo) / (hi - lo), 0.0, 1.0))
+        return self.gripper_fraction(float(self.data.ctrl[self._gripper]))
 
     def step(self, n: int) -> None:
-        self._bridge.step(int(n))
+        n = int(n)
+        if self.teleop_source is None:
+            self._bridge.step(n)
+            self._ticks += n
+        else:
+            done = 0
+            while done < n:
+                self.teleop_source(self.sim_time)
+                k = min(self.teleop_period_ticks, n - done)
+                self._bridge.step(k)
+                self._ticks += k
+                done += k
         mujoco.mj_forward(self.model, self.data)
 
     def state(self) -> ControllerState:

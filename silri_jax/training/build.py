@@ -119,14 +119,89 @@ def make_demo_operator(config: ml_collections.ConfigDict, seed: int) -> Any | No
     return factory(**kwargs)
 
 
-def make_env(config: ml_collections.ConfigDict, operator: Any | None = None) -> Any:
-    """The task env, wrapped so ``operator`` can take over (None: it never does)."""
-    return envs.make(config.task.name, sim_config(config), operator=operator)
+def make_env(config: ml_collections.ConfigDict, operator: Any | None = None,
+             device: Any | None = None) -> Any:
+    """The task env, wrapped so ``operator`` can take over (None: it never does), or, with
+    a teleop ``device`` (``make_teleop_device``), so the device takes over through the
+    bridge's mixer (``silri_jax.envs.teleop_intervention``)."""
+    if device is None:
+        return envs.make(config.task.name, sim_config(config), operator=operator)
+    from silri_jax.envs.teleop_intervention import TeleopIntervention
+    from silri_jax.teleop.intervention import InterventionGate
+
+    env = envs.make(config.task.name, sim_config(config), operator=None)
+    tc = config.teleop
+    return TeleopIntervention(env, device, InterventionGate.from_config(tc),
+                              max_linear_speed=float(tc.max_linear_speed_m_s),
+                              max_angular_speed=float(tc.max_angular_speed_rad_s))
 
 
-def make_env_and_agent(config: ml_collections.ConfigDict, operator: Any | None = None
-                       ) -> tuple[Any, EnvSpec, Agent]:
-    env = make_env(config, operator)
+def make_teleop_device(config: ml_collections.ConfigDict, seed: int,
+                       recording: bool = False) -> Any | None:
+    """The teleop device of ``config.teleop.device``: None for "" (the task's operator
+    intervenes in Python, as in the default simulated runs), the task's simulated operator
+    behind the device interface for "operator" (and for "" when ``recording``: it then
+    drives every step), else a hardware, replay or scripted device."""
+    name = str(config.teleop.device)
+    if name == "" and not recording:
+        return None
+    if name in ("", "operator"):
+        from silri_jax.operators.device import OperatorDevice
+
+        if recording:
+            from silri_jax.operators import SimulatedOperator
+
+            op = make_demo_operator(config, seed)
+            if op is None:
+                op = SimulatedOperator(config.demos.profile, always=True, seed=seed)
+        else:
+            op = make_operator(config, seed)
+            if op is None:
+                raise ValueError("config.teleop.device='operator' needs "
+                                 "config.task.intervention=True")
+        return OperatorDevice(op, _action_mode(config))
+    from silri_jax.teleop.factory import make_device
+
+    return make_device(config.teleop)
+
+
+def _action_mode(config: ml_collections.ConfigDict) -> str:
+    if str(config.task.name).startswith(GYM_PREFIX):
+        return "full"
+    from silri_jax.envs.sim.env import SimConfig
+
+    return SimConfig.from_mapping(config.task.name, sim_config(config)).action_mode
+
+
+def validate_teleop(config: ml_collections.ConfigDict) -> None:
+    """Refuses a teleop section the device layer would refuse later, naming the field."""
+    tc = config.teleop
+    for name in ("max_linear_speed_m_s", "max_angular_speed_rad_s"):
+        value = float(tc[name])
+        if not math.isfinite(value) or value == 0:
+            raise ValueError(f"config.teleop.{name}={tc[name]}: a positive speed, or -1 to "
+                             "derive it from the task's action scale and control rate")
+    from silri_jax.teleop.factory import backend_names, common_kwargs
+    from silri_jax.teleop.intervention import InterventionGate
+
+    try:
+        InterventionGate.from_config(tc)
+        name = str(tc.device)
+        if name in ("", "operator"):
+            return
+        for part in name.split("+"):
+            if part.strip() not in backend_names() and ":" not in part:
+                raise ValueError(f"device={name!r}: unknown backend {part.strip()!r}; known: "
+                                 f"'', operator, {', '.join(backend_names())}, or "
+                                 "'<module>:<factory>'")
+        common_kwargs(tc)  # mounting, deadband and bindings parse
+    except ValueError as e:
+        raise ValueError(f"config.teleop.{str(e).removeprefix('teleop.')}") from None
+
+
+def make_env_and_agent(config: ml_collections.ConfigDict, operator: Any | None = None,
+                       device: Any | None = None) -> tuple[Any, EnvSpec, Agent]:
+    env = make_env(config, operator, device=device)
     spec = envs.env_spec(env)
     return env, spec, make_agent(agent_config(config), spec)
 
@@ -204,6 +279,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
         raise ValueError("config.agent.algo='bc' trains on the demonstrations only: set "
                          "config.demos.num > 0 or config.demos.path")
     _check_external_task(config)
+    if "teleop" in config:
+        validate_teleop(config)
     if not r.run_dir:
         raise ValueError("config.runtime.run_dir must name a directory")
 

@@ -173,5 +173,30 @@ int main() {
     o = m.update(Mode::kShared, p, true, t, true, 0.001);
     CHECK(!o.intervention);
   }
+  // The human's target leads the measured arm by at most max_teleop_lead.
+  {
+    Mixer m;
+    MixerConfig c;
+    c.max_teleop_lead = 0.02;
+    m.configure(c);
+    m.reset(Pose(), 0.0, false);
+    PolicyTarget p;
+    TeleopInput t;
+    t.engaged = true;
+    t.twist << 1.0, 0, 0, 0, 0, 0;
+    Pose arm;  // the arm does not move
+    MixerOutput o;
+    for (int i = 0; i < 100; ++i) {
+      m.set_measured(arm);
+      o = m.update(Mode::kShared, p, true, t, true, 0.001);
+      m.commit(o.target);
+      CHECK(o.target.p.x() <= 0.02 + 1e-12);
+    }
+    CHECK_NEAR(o.target.p.x(), 0.02, 1e-12);
+    arm.p.x() = 0.05;  // the arm catches up: the target may lead it again
+    m.set_measured(arm);
+    o = m.update(Mode::kShared, p, true, t, true, 0.001);
+    CHECK(o.target.p.x() > 0.02);
+  }
   TEST_MAIN_END();
 }

@@ -44,6 +44,10 @@ struct MixerConfig {
   // input inside the deadband (the arm holds where the human stopped it) instead of the
   // policy resuming under a still hand.
   bool hold_when_engaged = false;
+  // Farthest the human's integrated target may lead the measured end effector (m; 0: no
+  // bound). An arm slower than the hand would otherwise wind the target up and keep
+  // moving after the hand stops; beyond the controller's error clip a lead adds no force.
+  double max_teleop_lead = 0.0;
   double policy_period_s = 0.1;  // interpolation time from the previous goal to a new one
 };
 

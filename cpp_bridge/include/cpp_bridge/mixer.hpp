@@ -29,6 +29,12 @@ class Mixer {
   MixerOutput update(Mode mode, const PolicyTarget& policy, bool policy_fresh,
                      const TeleopInput& teleop, bool teleop_fresh, double dt);
 
+  /// The measured end-effector pose of this tick (bounds the human's lead).
+  void set_measured(const Pose& ee) {
+    measured_ = ee;
+    have_measured_ = true;
+  }
+
   /// The safety layer may have clipped the proposal; the mixer continues from that.
   void commit(const Pose& commanded) { cmd_ = commanded; }
 
@@ -40,6 +46,8 @@ class Mixer {
 
   MixerConfig cfg_;
   Pose cmd_;
+  Pose measured_;
+  bool have_measured_ = false;
   Pose seg_start_, seg_goal_;
   double seg_t_ = 0.0;
   bool seg_active_ = false;

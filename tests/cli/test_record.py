@@ -1,0 +1,127 @@
+"""``python -m silri_jax.record``: demonstrations from a device, through the bridge, on disk.
+
+Checked: the simulated operator (the device when ``teleop.device`` is empty) records
+successful episodes into the project's demo file, which the trainer loads as
+demonstrations; the device's ``failure`` / ``rerecord`` / ``quit`` events end, discard and
+stop as documented; an interruption in the middle of an episode loses no finished one;
+the command line prints one JSON line and refuses a bad ``record`` section by name.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from silri_jax import config_files, envs, record
+from silri_jax.data.demos import load_demos
+from silri_jax.envs.controllers import bridge_available
+from silri_jax.operators import SimulatedOperator
+from silri_jax.operators.device import OperatorDevice
+from silri_jax.teleop.base import Sample
+from silri_jax.training import build
+
+pytestmark = pytest.mark.skipif(not bridge_available(),
+                                reason="needs the compiled C++ bridge (pip install -e .)")
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _config(tmp_path: pathlib.Path, episodes: int = 2):
+    c = config_files.train_config("silri_pick_cube_state")
+    c.record.out = str(tmp_path / "demos.npz")
+    c.record.episodes = episodes
+    c.demos.profile = "expert"
+    return c
+
+
+class ScriptedEvents(OperatorDevice):
+    """The expert operator, plus device events at given (episode, step) points; an
+    exception instead of an event name is raised from the poll (an interrupt)."""
+
+    def __init__(self, script: dict[tuple[int, int], object]) -> None:
+        super().__init__(SimulatedOperator("expert", always=True, seed=0), "xyz")
+        self.script, self.episode, self.step = script, -1, 0
+        self._fired = False
+
+    def reset(self, seed: int | None) -> None:
+        super().reset(seed)
+        self.episode, self.step = self.episode + 1, 0
+
+    def begin_step(self, state, proposed, now: float = 0.0) -> bool:
+        self.step += 1
+        self._fired = False
+        return super().begin_step(state, proposed, now)
+
+    def poll(self, now: float | None = None) -> Sample:
+        s = super().poll(now)
+        what = self.script.get((self.episode, self.step))
+        if what is None or self._fired:
+            return s
+        self._fired = True
+        if isinstance(what, BaseException):
+            raise what
+        return Sample(twist=s.twist, gripper=s.gripper, buttons=s.buttons, events=(what,),
+                      t_device=s.t_device, t_host=s.t_host, healthy=True, device=s.device)
+
+
+def test_the_operator_records_demos_that_the_trainer_loads(tmp_path) -> None:
+    c = _config(tmp_path)
+    out = record.record(c)
+    assert out["episodes"] == 2 and out["stopped_by"] == "done"
+    spec, episodes = load_demos(c.record.out)
+    assert len(episodes) == 2 and out["frames"] == sum(len(e) for e in episodes)
+    env = build.make_env(c)
+    assert spec == envs.env_spec(env)
+    for ep in episodes:
+        assert ep.terminated[-1] == 1  # every kept episode ended in success
+        assert np.all(np.abs(ep.actions) <= 1.0) and np.any(np.abs(ep.actions) > 0.2)
+    # What the trainer does with config.demos.path: the transitions land in D_I.
+    from silri_jax.data.demos import insert_demos
+    from silri_jax.data.replay import ReplayBuffer
+
+    buf = ReplayBuffer(spec, 10_000)
+    assert insert_demos(buf, episodes) == out["frames"]
+
+
+def test_events_end_discard_and_stop_and_failures_are_kept_apart(tmp_path, monkeypatch
+                                                                 ) -> None:
+    c = _config(tmp_path, episodes=5)
+    dev = ScriptedEvents({(0, 3): "rerecord", (1, 4): "failure", (3, 2): "quit"})
+    monkeypatch.setattr(build, "make_teleop_device", lambda *a, **k: dev)
+    out = record.record(c)
+    # episode 0: discarded at step 3; 1: failure; 2: success; 3: quit.
+    assert out == {**out, "episodes": 1, "failures": 1, "attempts": 2,
+                   "stopped_by": "quit"}
+    _, kept = load_demos(c.record.out)
+    _, failed = load_demos(record.failures_path(pathlib.Path(c.record.out)))
+    assert len(kept) == 1 and len(failed) == 1
+    assert len(failed[0]) == 4 and failed[0].terminated[-1] == 1
+
+
+def test_an_interrupt_mid_episode_loses_no_finished_episode(tmp_path, monkeypatch) -> None:
+    c = _config(tmp_path, episodes=5)
+    dev = ScriptedEvents({(2, 5): KeyboardInterrupt()})
+    monkeypatch.setattr(build, "make_teleop_device", lambda *a, **k: dev)
+    out = record.record(c)
+    assert out["stopped_by"] == "interrupted" and out["episodes"] == 2
+    _, kept = load_demos(c.record.out)
+    assert len(kept) == 2
+
+
+def test_the_command_line_prints_one_json_line_and_refuses_bad_settings(tmp_path) -> None:
+    out = tmp_path / "cli.npz"
+    cmd = [sys.executable, "-m", "silri_jax.record", "--config=configs/train.py",
+           f"--config.record.out={out}", "--config.record.episodes=1",
+           "--config.demos.profile=expert"]
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    line = json.loads(res.stdout.strip().splitlines()[-1])
+    assert line["event"] == "record" and line["episodes"] == 1 and out.is_file()
+    bad = subprocess.run([*cmd[:3], "--config.record.episodes=0"], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2
+    assert "config.record.episodes" in bad.stderr and "Traceback" not in bad.stderr
