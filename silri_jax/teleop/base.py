@@ -87,7 +87,7 @@ class Sample:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the replay file's sample line, without its time)."""
         out: dict[str, Any] = {
-            "twist": [round(float(v), 6) for v in self.twist],
+            "twist": [round(float(v), 6) + 0.0 for v in self.twist],
             "gripper": self.gripper,
             "buttons": {k: bool(v) for k, v in sorted(self.buttons.items()) if v},
             "events": list(self.events),

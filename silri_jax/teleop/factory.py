@@ -23,12 +23,13 @@ from silri_jax.teleop.bindings import Bindings
 from silri_jax.teleop.conditioning import Conditioner
 from silri_jax.teleop.config import bindings_mapping
 
-Builder = Callable[[ml_collections.ConfigDict], Device]
+Builder = Callable[..., Device]
 _BACKENDS: dict[str, Builder] = {}
 
 
 def register_backend(name: str, builder: Builder) -> None:
-    """Makes ``cfg.device = name`` build its device with ``builder(cfg)``."""
+    """Makes ``cfg.device = name`` build its device with ``builder(cfg)`` (and the keyword
+    arguments given to ``make_device``, if any)."""
     if not name or "+" in name or ":" in name:
         raise ValueError(f"backend name {name!r} must be non-empty without '+' or ':'")
     _BACKENDS[name] = builder
@@ -55,13 +56,13 @@ def common_kwargs(cfg: ml_collections.ConfigDict) -> dict[str, Any]:
             "reopen_s": float(_get(cfg, "reopen_s", 1.0))}
 
 
-def _spacemouse(cfg: ml_collections.ConfigDict) -> Device:
+def _spacemouse(cfg: ml_collections.ConfigDict, **where: Any) -> Device:
     from silri_jax.teleop.spacemouse import SpaceMouseDevice
 
     return SpaceMouseDevice(str(cfg.path), entry=_get(cfg, "spacemouse.model") or None,
                             table=_get(cfg, "spacemouse.table") or None,
                             reader=str(_get(cfg, "spacemouse.reader", "hidraw")),
-                            **common_kwargs(cfg))
+                            **where, **common_kwargs(cfg))
 
 
 def _spacenav(cfg: ml_collections.ConfigDict) -> Device:
@@ -72,20 +73,20 @@ def _spacenav(cfg: ml_collections.ConfigDict) -> Device:
                           **common_kwargs(cfg))
 
 
-def _evdev(cfg: ml_collections.ConfigDict) -> Device:
+def _evdev(cfg: ml_collections.ConfigDict, **where: Any) -> Device:
     from silri_jax.teleop.evdev_device import EvdevDevice
 
     return EvdevDevice(str(cfg.path), axes=str(_get(cfg, "evdev.axes", "x,-y,-z,rx,-ry,-rz")),
                        rel_scale=float(_get(cfg, "evdev.rel_scale", 350.0)),
-                       **common_kwargs(cfg))
+                       **where, **common_kwargs(cfg))
 
 
-def _gamepad(cfg: ml_collections.ConfigDict) -> Device:
+def _gamepad(cfg: ml_collections.ConfigDict, **where: Any) -> Device:
     from silri_jax.teleop.gamepad import GamepadDevice
 
     return GamepadDevice(str(cfg.path), gamepad_map=str(_get(cfg, "gamepad_map", "")),
                          map_key=str(_get(cfg, "gamepad_controller", "")),
-                         **common_kwargs(cfg))
+                         **where, **common_kwargs(cfg))
 
 
 def _keyboard(cfg: ml_collections.ConfigDict) -> Device:
@@ -140,9 +141,13 @@ for _name, _builder in (("spacemouse", _spacemouse), ("spacenav", _spacenav),
     register_backend(_name, _builder)
 
 
-def make_device(cfg: ml_collections.ConfigDict) -> Device:
+def make_device(cfg: ml_collections.ConfigDict, **where: Any) -> Device:
     """The device ``cfg.device`` names, built from the teleop section ``cfg`` (not started:
-    use it as a context manager, or call ``start()``)."""
+    use it as a context manager, or call ``start()``).
+
+    ``where`` (``sysfs_root``, ``dev_root``) points discovery at other roots (tests, the
+    doctor's ``--sysfs``); backends that discover nothing ignore it.
+    """
     name = str(cfg.device).strip()
     if "+" in name:
         from silri_jax.teleop.combined import CombinedDevice
@@ -154,10 +159,13 @@ def make_device(cfg: ml_collections.ConfigDict) -> Device:
             sub.device = part
             if i:
                 sub.path = ""
-            devices.append(make_device(sub))
+            devices.append(make_device(sub, **where))
         return CombinedDevice(devices)
     if name in _BACKENDS:
-        return _BACKENDS[name](cfg)
+        builder = _BACKENDS[name]
+        if where and builder in (_spacemouse, _evdev, _gamepad):
+            return builder(cfg, **where)
+        return builder(cfg)
     if ":" in name:
         device = _import(name, "teleop.device")(cfg)
         if not isinstance(device, Device):

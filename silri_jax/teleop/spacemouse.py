@@ -137,11 +137,17 @@ def _entries(data: dict[str, Any], source: str) -> list[DeviceEntry]:
     out = []
     for i, d in enumerate(data.get("devices", [])):
         try:
-            buttons = d.get("buttons", "none")
-            bmap = sets[buttons] if isinstance(buttons, str) else buttons
             layout = d.get("layout", "auto")
             if layout not in LAYOUTS:
                 raise ValueError(f"layout {layout!r} is not one of {LAYOUTS}")
+            buttons = d.get("buttons", "none")
+            if isinstance(buttons, str):
+                if buttons not in sets and buttons != "none":
+                    raise ValueError(f"button set {buttons!r} is not in button_sets "
+                                     f"({', '.join(sets)})")
+                bmap = sets.get(buttons, {})
+            else:
+                bmap = buttons
             out.append(DeviceEntry(
                 key=str(d.get("key") or d["name"]).lower(), name=str(d["name"]),
                 vendor=int(str(d["vendor"]), 16), product=int(str(d["product"]), 16),
