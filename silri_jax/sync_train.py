@@ -103,7 +103,13 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
     key = jax.random.PRNGKey(seed)
     log = Logger(str(run_dir / "tb"), quiet)
 
-    env, spec, agent = build.make_env_and_agent(config, build.make_operator(config, seed))
+    # A teleop device (config.teleop.device) takes over through the bridge's mixer;
+    # otherwise the task's operator does, in Python.
+    device = build.make_teleop_device(config, seed)
+    operator = None if device is not None else build.make_operator(config, seed)
+    env, spec, agent = build.make_env_and_agent(config, operator, device=device)
+    if device is not None:
+        device.start()
     eval_env = build.make_env(config, None)
     acfg = build.agent_config(config)
     key, init_key = jax.random.split(key)
@@ -117,7 +123,7 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
     eval_episodes, eval_seed = int(r.eval_episodes_during), int(r.eval_seed)
 
     # 1. demonstrations into D_I, then pre-training.
-    _offline_start(config, env, trainer, log, results)
+    _offline_start(config, env if device is None else eval_env, trainer, log, results)
     if results["pretrain_steps"] > 0:
         pre = evaluate(eval_env, agent, trainer.actor_params(), eval_episodes, eval_seed)
         log.scalars("eval", dataclasses.asdict(pre), 0)
@@ -231,6 +237,8 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
                       metadata={"config": json.loads(config.to_json()),
                                 "spec": spec.to_dict()}, force=True)
         results["checkpoint_dir"] = str(run_dir / "checkpoints")
+    if device is not None:
+        device.close()
     log.close()
     results["wall_s"] = time.time() - t_start
     results["log_dir"] = str(run_dir / "tb")

@@ -45,6 +45,17 @@ def _twist_to_action(twist: np.ndarray, mode: str) -> np.ndarray:
     return twist[:6].copy()
 
 
+def uses_sim_clock(device: Device) -> bool:
+    """Replayed, scripted and simulated devices follow the simulated clock (deterministic
+    runs); a device with a human behind it follows the host's."""
+    from silri_jax.operators.device import OperatorDevice
+    from silri_jax.teleop.none_device import NoDevice
+    from silri_jax.teleop.replay import ReplayDevice
+    from silri_jax.teleop.scripted import ScriptedDevice
+
+    return isinstance(device, OperatorDevice | ReplayDevice | ScriptedDevice | NoDevice)
+
+
 class TeleopPump:
     """Device -> gate -> bridge, called at the device's rate (see the module docstring).
 
@@ -67,6 +78,7 @@ class TeleopPump:
         self.device, self.gate, self.bridge = device, gate, bridge
         self._scale = np.array([max_linear_speed] * 3 + [max_angular_speed] * 3)
         self._fractions = dict(gripper_fractions or {})
+        self.sim_clock = uses_sim_clock(device)
         self.events: list[str] = []
         self.problem = ""
         self.segment = -1
@@ -79,7 +91,9 @@ class TeleopPump:
         self.intervened = False
 
     def __call__(self, now: float | None = None) -> Sample:
-        sample = self.device.poll(now)
+        """One poll. ``now`` is the simulated time in lockstep; a hardware device is
+        polled on the host's clock whatever ``now`` says (its staleness is host time)."""
+        sample = self.device.poll(now if self.sim_clock else None)
         gate = self.gate.update(sample)
         self.last = sample
         self.events.extend(sample.events)
