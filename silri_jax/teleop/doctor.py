@@ -156,12 +156,13 @@ def format_sample(s: Sample) -> str:
     return f"{twist} | grip {grip} | held {held} | events {events} | {health}"
 
 
-def live(device: Device, seconds: float, out: TextIO = sys.stdout, *,
+def live(device: Device, seconds: float, out: TextIO | None = None, *,
          rate_hz: float = 20.0, tty: bool | None = None,
          clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], None] = time.sleep) -> int:
     """Shows ``device``'s samples for ``seconds`` (<= 0: until Ctrl-C); on a terminal one
     line refreshed in place, else one plain line per sample. Returns the samples shown."""
+    out = sys.stdout if out is None else out
     tty = out.isatty() if tty is None else tty
     start, shown = clock(), 0
     try:

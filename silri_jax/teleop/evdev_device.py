@@ -9,8 +9,10 @@ type, code, value; 24 bytes on 64-bit Linux) and the axis ranges come from the
 latest absolute axis values and the buttons held; it is pure, so recorded event bytes
 decode in tests. ``EvdevDevice`` maps a frame to the device frame with ``axes`` (six
 signed evdev axis names, ``"x,-y,-z,rx,-ry,-rz"`` by default: HID devices point y toward
-the operator and z down) and names buttons ``button:<name>`` (``button:0``,
-``button:trigger``, ``button:south``, or ``button:b<code>``).
+the operator and z down) and names buttons ``button:<name>``: ``button:b0`` ... ``button:b9``
+for BTN_0..BTN_9 (a 6-DoF mouse's buttons, numbered like spacenavd's), ``button:trigger``,
+``button:thumb``, ... for joysticks, ``button:south``, ``button:tl``, ... for gamepad codes,
+``button:code<N>`` for any other code.
 
 evdev reports only on change (the kernel drops repeated values), so a stick held still is
 silent while deflected: the on-change staleness rule applies (silence is not staleness).
@@ -45,7 +47,7 @@ AXIS_NAMES = {0: "x", 1: "y", 2: "z", 3: "rx", 4: "ry", 5: "rz", 6: "throttle",
               7: "rudder", 8: "wheel", 9: "gas", 10: "brake", 16: "hat0x", 17: "hat0y",
               18: "hat1x", 19: "hat1y"}
 AXIS_CODES = {v: k for k, v in AXIS_NAMES.items()}
-_BUTTONS = {**{256 + i: str(i) for i in range(10)},
+_BUTTONS = {**{256 + i: f"b{i}" for i in range(10)},
             **dict(zip(range(0x120, 0x12C), ("trigger", "thumb", "thumb2", "top", "top2",
                                               "pinkie", "base", "base2", "base3", "base4",
                                               "base5", "base6"), strict=True)),
@@ -56,8 +58,8 @@ _BUTTONS = {**{256 + i: str(i) for i in range(10)},
 
 
 def button_name(code: int) -> str:
-    """The generic name of a key/button code (``b<code>`` when it has none)."""
-    return _BUTTONS.get(code, f"b{code}")
+    """The generic name of a key/button code (``code<N>`` when it has none)."""
+    return _BUTTONS.get(code, f"code{code}")
 
 
 @dataclasses.dataclass(frozen=True)

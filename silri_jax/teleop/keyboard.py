@@ -103,7 +103,8 @@ class TerminalKeyboard(ThreadedDevice):
 
     def __init__(self, fd: int | None = None, *, motion: str = DEFAULT_MOTION,
                  speed: float = 1.0, impulse_s: float = 0.15, **kwargs: Any) -> None:
-        self.fd = sys.stdin.fileno() if fd is None else fd
+        self._fd_given = fd
+        self.fd = -1
         self.motion = parse_motion(motion)
         self.speed = float(speed)
         self.impulse_s = float(impulse_s)
@@ -113,7 +114,14 @@ class TerminalKeyboard(ThreadedDevice):
         super().__init__("keyboard:terminal", **kwargs)
 
     def _open(self) -> None:
-        if not os.isatty(self.fd):
+        if self._fd_given is not None:
+            self.fd = self._fd_given
+        else:
+            try:
+                self.fd = sys.stdin.fileno()
+            except (ValueError, OSError):  # io.UnsupportedOperation is an OSError
+                self.fd = -1
+        if self.fd < 0 or not os.isatty(self.fd):
             raise DeviceError("the keyboard's terminal reader needs a terminal on stdin (it "
                               "is redirected); run from a terminal, or use another device")
         import termios

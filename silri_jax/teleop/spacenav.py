@@ -11,8 +11,10 @@ HID frame it swaps y and z and flips them); this backend turns that into the dev
 ``scale`` (350 counts at full deflection, at spacenavd's default sensitivity). A
 ``~/.spnavrc`` that inverts or swaps axes changes this: check with ``doctor --live``.
 
-spacenavd reports on change, so the on-change staleness rule applies; a device-removed
-event from a newer daemon (libspnav >= 1.0) is the device reporting its link lost.
+Buttons are ``button:b0``, ``button:b1``, ... by spacenavd's button number (on a 2-button
+mouse b0 is the left one). spacenavd reports on change, so the on-change staleness rule
+applies; a device-removed event from a newer daemon (libspnav >= 1.0) is the device
+reporting its link lost.
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ class SpacenavDevice(ThreadedDevice):
                 self._axes = spnav_to_device(m.x, m.y, m.z, m.rx, m.ry, m.rz, self.scale)
                 self.pipeline.raw.report(now, axes=self._axes)
             elif ev.type == SPNAV_EVENT_BUTTON:
-                name = f"button:{int(ev.button.bnum)}"
+                name = f"button:b{int(ev.button.bnum)}"
                 if ev.button.press:
                     self.pipeline.raw.report(now, pressed=[name])
                 else:
