@@ -14,9 +14,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from silri_jax.teleop.base import DeviceError
+
+if TYPE_CHECKING:
+    import ml_collections
 
 PROG = "silri_jax.teleop"
 EXIT_ERROR = 2
@@ -91,7 +94,8 @@ def _device_args(p: argparse.ArgumentParser, required: bool) -> None:
                         "(repeatable)")
 
 
-def _config(args: argparse.Namespace):  # -> ml_collections.ConfigDict
+def _config(args: argparse.Namespace) -> ml_collections.ConfigDict:
+    """The teleop section with the command line's --device, --path and --set applied."""
     from silri_jax.teleop.config import teleop_config
 
     cfg = teleop_config()

@@ -90,10 +90,10 @@ def _gamepad(cfg: ml_collections.ConfigDict, **where: Any) -> Device:
 
 
 def _keyboard(cfg: ml_collections.ConfigDict) -> Device:
-    from silri_jax.teleop.keyboard import make_keyboard
+    from silri_jax.teleop.keyboard import DEFAULT_MOTION, make_keyboard
 
     return make_keyboard(str(_get(cfg, "keyboard.backend", "auto")),
-                         motion=str(_get(cfg, "keyboard.motion")),
+                         motion=str(_get(cfg, "keyboard.motion", DEFAULT_MOTION)),
                          speed=float(_get(cfg, "keyboard.speed", 1.0)),
                          impulse_s=float(_get(cfg, "keyboard.impulse_s", 0.15)),
                          **common_kwargs(cfg))

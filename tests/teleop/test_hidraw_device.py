@@ -4,8 +4,10 @@ a fake source unplugs and comes back, and a fake sysfs tree is what discovery re
 from __future__ import annotations
 
 import errno
+import json
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable
 
@@ -16,6 +18,7 @@ from teleop_fakes import report
 from silri_jax.teleop.base import DeviceError, Sample
 from silri_jax.teleop.bindings import Bindings
 from silri_jax.teleop.conditioning import Conditioner
+from silri_jax.teleop.replay import ReplayDevice, record
 from silri_jax.teleop.spacemouse import SpaceMouseDevice, spacemouse_nodes
 
 COMPACT = (0x256F, 0xC635)
@@ -197,3 +200,29 @@ def test_raw_listener_sees_every_report():
             plug.opened[0].reports.put(r)
         wait_for(dev, lambda s: s.buttons["clutch"])
     assert seen == [report(1, 1, 2, 3), report(2, 4, 5, 6), bytes.fromhex("030100")]
+
+
+def test_raw_recording_replays_through_the_decoder_to_the_same_twist(tmp_path):
+    plug = Socket()
+    dev = SpaceMouseDevice("/dev/hidraw7", entry="spacemouse_compact", opener=plug,
+                           **identity())
+    out = tmp_path / "raw.jsonl"
+    reports = (report(1, 350, 0, 0), report(2, 0, 0, 175), bytes.fromhex("030200"))
+
+    def feed():
+        time.sleep(0.05)
+        for r in reports:
+            plug.opened[-1].reports.put(r)
+
+    with dev:
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        n = record(dev, out, 0.3, raw=True)
+        feeder.join()
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert n == 3 and [x["report"] for x in lines[1:]] == [r.hex() for r in reports]
+    assert {x["device"] for x in lines[1:]} == {"spacemouse_compact"}
+    replay = ReplayDevice(out, t0=0.0, **identity())
+    s = replay.poll(lines[-1]["t"])
+    np.testing.assert_allclose(s.twist, [1, 0, 0, 0, 0, -0.5])
+    assert s.events == ("success",) and s.healthy
