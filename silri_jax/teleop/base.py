@@ -47,7 +47,7 @@ class DeviceError(RuntimeError):
     """A device that cannot be used; the message names it and says how to fix it."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Sample:
     """The conditioned state of a device at one poll (see the module docstring).
 
@@ -84,6 +84,15 @@ class Sample:
         object.__setattr__(self, "events", tuple(self.events))
         object.__setattr__(self, "buttons", dict(self.buttons))
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sample):
+            return NotImplemented
+        return all(np.array_equal(getattr(self, f.name), getattr(other, f.name))
+                   if f.name == "twist" else getattr(self, f.name) == getattr(other, f.name)
+                   for f in dataclasses.fields(self))
+
+    __hash__ = None  # type: ignore[assignment]  (a mutable-looking record: not hashable)
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (the replay file's sample line, without its time)."""
         out: dict[str, Any] = {
@@ -110,8 +119,11 @@ class Device(abc.ABC):
     """A teleop input. Use as a context manager: ``__enter__`` starts, ``__exit__`` closes.
 
     ``poll(now)`` takes the host's monotonic time in seconds (``time.monotonic()`` when
-    None); backends that simulate or replay time (scripted, replay) are deterministic given
-    the ``now`` values they are polled with.
+    None). Backends that simulate or replay time (scripted, replay) run on ``now`` and are
+    deterministic given the values they are polled with. Live devices stamp their reports
+    with their own clock (``time.monotonic``) and judge staleness on it whatever ``now``
+    is, so polling them with simulated time is safe: ``now`` then only steps the low-pass
+    filter.
     """
 
     name: str = "device"

@@ -235,7 +235,8 @@ class PynputKeyboard(Device):
         return motion_axes(self._held, self.motion, self.speed)
 
     def poll(self, now: float | None = None) -> Sample:
-        return self.pipeline.sample(self._clock() if now is None else float(now))
+        t = self._clock()
+        return self.pipeline.sample(t if now is None else float(now), clock_now=t)
 
     def close(self) -> None:
         listener, self._listener = self._listener, None

@@ -171,10 +171,17 @@ class Pipeline:
         self.stale = stale or StalenessRule()
         self.raw = RawInput(bindings, t0)
 
-    def sample(self, now: float) -> Sample:
-        """The conditioned sample at host time ``now``; drains the edge queue."""
+    def sample(self, now: float, clock_now: float | None = None) -> Sample:
+        """The conditioned sample at time ``now``; drains the edge queue.
+
+        ``clock_now`` is the time on the clock the reports were stamped with (the staleness
+        rule compares the two); it defaults to ``now``. A live device passes its own clock
+        here, so a caller polling with another time base (simulated time) only steps the
+        low-pass filter with it.
+        """
         snap = self.raw.drain()
-        health = self.stale.check(device=self.name, now=now, last_report=snap.t_host,
+        check_now = now if clock_now is None else clock_now
+        health = self.stale.check(device=self.name, now=check_now, last_report=snap.t_host,
                                   deflected=bool(np.any(snap.axes != 0.0)), gone=snap.gone,
                                   link_lost_since=snap.link_lost_since)
         if health.zero_motion:

@@ -112,7 +112,10 @@ class ThreadedDevice(Device):
         self._thread.start()
 
     def poll(self, now: float | None = None) -> Sample:
-        return self.pipeline.sample(self._clock() if now is None else float(now))
+        """The latest sample. Staleness is judged on the device's own clock (the one its
+        reports are stamped with), whatever ``now`` is; ``now`` steps the low-pass."""
+        t = self._clock()
+        return self.pipeline.sample(t if now is None else float(now), clock_now=t)
 
     def close(self) -> None:
         self._stop.set()

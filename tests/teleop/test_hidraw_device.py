@@ -72,9 +72,10 @@ def test_an_unopenable_device_names_itself_and_the_fix(tmp_path):
 def test_reads_reports_from_the_device_file_through_its_reader_thread(fake_sys):
     path = fake_sys.hidraw(3, *COMPACT, "3Dconnexion SpaceMouse Compact", fifo=True)
     writer = os.open(path, os.O_RDWR)  # a FIFO is a stream: one report at a time
+    skew = [0.0]  # moves the device's clock forward
     try:
         with SpaceMouseDevice(sysfs_root=str(fake_sys.sys), dev_root=str(fake_sys.dev),
-                              **identity()) as dev:
+                              clock=lambda: time.monotonic() + skew[0], **identity()) as dev:
             assert dev.poll().healthy
             os.write(writer, report(1, 350, 0, 0))
             wait_for(dev, lambda s: s.twist[0] == 1.0)
@@ -87,9 +88,13 @@ def test_reads_reports_from_the_device_file_through_its_reader_thread(fake_sys):
             os.write(writer, bytes.fromhex("03 0100"))
             assert wait_for(dev, lambda s: s.buttons["clutch"]).healthy
             # deflected, then silent past stale_s: reports stopped, motion zeroed
-            late = dev.poll(time.monotonic() + 0.7)
+            # (a caller's own time base does not matter: staleness is on the device clock)
+            assert dev.poll(1e9).healthy
+            skew[0] = 0.7
+            late = dev.poll()
             assert not late.healthy and np.all(late.twist == 0)
             assert late.problem.startswith("no report for 0.7") and path in late.problem
+            skew[0] = 0.0
             # end of file: the device is gone
             os.close(writer)
             writer = -1

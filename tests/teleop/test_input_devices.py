@@ -309,21 +309,23 @@ class FakeSpnav:
 
 def test_spacenav_events_become_device_axes_and_buttons():
     lib = FakeSpnav()
-    dev = SpacenavDevice(library=lib, stale_s=0.5, **ident(clutch="button:b0"))
+    clock = [50.0]
+    dev = SpacenavDevice(library=lib, stale_s=0.5, clock=lambda: clock[0],
+                         **ident(clutch="button:b0"))
     dev._open()
     lib.events += [(1, {"x": 350, "y": 175, "z": -350, "rx": 0, "ry": 35, "rz": 70}),
                    (2, {"press": 1, "bnum": 0})]
     assert dev.drain_events() == 2
-    s = dev.poll(time.monotonic())
+    s = dev.poll()
     # spacenavd: y up, z into the screen -> device (x, z, y, rx, rz, ry)
     np.testing.assert_allclose(s.twist, [1.0, -1.0, 0.5, 0.0, 0.2, 0.1])
     assert s.buttons["clutch"] and s.buttons["button:b0"]
     lib.events.append((3, {"op": 1, "id": 0}))  # device removed from the daemon
     dev.drain_events()
-    now = time.monotonic()
-    s = dev.poll(now)
+    s = dev.poll()
     assert s.healthy and np.all(s.twist == 0)  # link lost: motion zeroed at once
-    s = dev.poll(now + 0.6)
+    clock[0] += 0.6
+    s = dev.poll()
     assert not s.healthy and "link lost" in s.problem
     dev._close_handle()
     assert lib.closed
