@@ -1,0 +1,44 @@
+"""The episode record every converter produces: the project's ``Episode`` plus what other
+formats carry per step.
+
+:class:`DatasetEpisode` is a :class:`silri_jax.data.demos.Episode` (so ``save_demos``,
+``insert_demos`` and the learner take it as is) with two optional extras:
+
+- ``is_intervention``: uint8[T], 1 where a human drove the step (LeRobot's
+  ``complementary_info.is_intervention``, HIL-SERL's ``intervene_action``, the replay's
+  flag); None when the source does not say;
+- ``task``: the episode's task text (LeRobot's ``tasks``), None when unknown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from silri_jax.data.demos import Episode
+from silri_jax.specs import EnvSpec
+
+
+@dataclasses.dataclass
+class DatasetEpisode(Episode):
+    """An ``Episode`` with optional per-step intervention flags and a task text."""
+
+    is_intervention: np.ndarray | None = None
+    task: str | None = None
+
+    def validate(self, spec: EnvSpec, index: int = 0) -> None:
+        super().validate(spec, index)
+        if self.is_intervention is not None and np.shape(self.is_intervention) != (len(self),):
+            raise ValueError(f"episode {index}: is_intervention has shape "
+                             f"{np.shape(self.is_intervention)}, expected ({len(self)},)")
+
+
+def interventions_of(ep: Episode) -> np.ndarray | None:
+    """``ep.is_intervention`` when ``ep`` carries it, else None."""
+    flags = getattr(ep, "is_intervention", None)
+    return None if flags is None else np.asarray(flags, np.uint8)
+
+
+def task_of(ep: Episode) -> str | None:
+    return getattr(ep, "task", None)
