@@ -90,6 +90,8 @@ setup(
         "mujoco==4.0.0",
         "gymnasium>=1.0",
         "matplotlib>=3.8",
+        "pyarrow>=15",
+        "av>=15",
     ],
     extras_require={
         # The C++ unit tests (ctest, driven from pytest) configure CMake with this
