@@ -20,7 +20,8 @@ video encoder still holding frames back counts them at that rate, and a file sta
 until its encoder has output something (so the caps are approximate, as LeRobot's are).
 
 Interruption. An episode is held in memory until ``save_episode``; only then are its rows,
-frames and metadata written, and ``meta/episodes``, ``meta/info.json``, ``meta/stats.json``
+frames and metadata written (with Ctrl-C held back until all of them are, see
+``interrupts.py``), and ``meta/episodes``, ``meta/info.json``, ``meta/stats.json``
 and ``meta/tasks.parquet`` are rewritten (atomically) after every episode. The open data
 and video files get their footer and index in :meth:`finalize`, which the context manager
 runs on any exit, including an exception or KeyboardInterrupt in the middle of an episode,
@@ -44,6 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from silri_jax.datasets import lerobot_stats as stats_lib
+from silri_jax.datasets.interrupts import deferred_sigint
 from silri_jax.datasets.lerobot_format import (
     DATA_PATH,
     DEFAULT_CHUNK_SIZE,
@@ -348,6 +350,14 @@ class LeRobotWriter:
         ep_stats = stats_lib.episode_stats(columns, self.features)
         table = self._table(columns)
 
+        with deferred_sigint():
+            self._commit_episode(ep, start, n, tasks, new_tasks, columns, table, ep_stats)
+        return ep
+
+    def _commit_episode(self, ep: int, start: int, n: int, tasks: list[str],
+                        new_tasks: list[str], columns: dict[str, np.ndarray], table: pa.Table,
+                        ep_stats: stats_lib.Stats) -> None:
+        """Writes a prepared episode to every file; the only stretch that touches disk."""
         if new_tasks:
             self.tasks.extend(new_tasks)
             write_parquet_atomic(self.root / TASKS_PATH, tasks_table(self.tasks))
@@ -368,7 +378,6 @@ class LeRobotWriter:
         self.stats = ep_stats if self.stats is None else stats_lib.aggregate(
             [self.stats, ep_stats])
         write_json_atomic(self.root / STATS_PATH, stats_lib.to_json(self.stats))
-        return ep
 
     def _table(self, columns: Mapping[str, np.ndarray]) -> pa.Table:
         arrays = []

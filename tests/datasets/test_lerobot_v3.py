@@ -276,3 +276,32 @@ def test_inconsistent_episode_metadata_is_reported(tmp_path: Path) -> None:
     (root / "meta/info.json").write_text(json.dumps(info))
     with pytest.raises(DatasetError, match="total_frames"):
         validate(root)
+
+
+def test_ctrl_c_while_saving_an_episode_waits_until_it_is_written(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from pathlib import Path
+        from silri_jax.datasets.lerobot_writer import LeRobotWriter
+        from test_lerobot_v3 import _frame, _writer
+
+        original = LeRobotWriter._write_video
+        def interrupted(self, key, frames):
+            if self.num_episodes == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C between the data and the video
+            return original(self, key, frames)
+        LeRobotWriter._write_video = interrupted
+        with _writer(Path({str(root)!r})) as w:
+            for ep in range(3):
+                for t in range(4):
+                    w.add_frame(_frame(t), task="x")
+                w.save_episode()
+                print("saved", ep, flush=True)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert "KeyboardInterrupt" in proc.stderr
+    assert proc.stdout.split() == ["saved", "0"]  # the interrupt surfaced after episode 1
+    assert validate(root)["episodes"] == 2
