@@ -132,14 +132,15 @@ class FakeCamera(Camera):
         if self._stalled.is_set():
             self._stop.wait(min(timeout, 0.01))
             return None
-        due = self._t0 + self._next / self.fps
+        # a nanosecond of slack: a clock advanced by 1/fps steps sums with rounding error
+        due = self._t0 + self._next / self.fps - 1e-9
         if self.clock() < due:
             self._wait(due, timeout)
         now = self.clock()
         if now < due or self._stalled.is_set():
             return None
         # the sensor kept running while nobody read it: the newest period wins
-        n = max(self._next, int((now - self._t0) * self.fps + 1e-9))
+        n = max(self._next, int((now - self._t0) * self.fps + 1e-6))
         self._next = n + 1
         return Frame(self.render(n), n / self.fps, DOMAIN_DEVICE, now, n)
 
