@@ -42,10 +42,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from silri_jax.datasets import lerobot_stats as stats_lib
 from silri_jax.datasets.interrupts import deferred_sigint
+from silri_jax.datasets.lerobot_columns import DataFile, arrow_table, episode_column, frame_value
 from silri_jax.datasets.lerobot_format import (
     DATA_PATH,
     DEFAULT_CHUNK_SIZE,
@@ -96,32 +96,6 @@ def _finalize_open_writers() -> None:
 atexit.register(_finalize_open_writers)
 
 
-class _DataFile:
-    """The open ``data/`` parquet file: one row group per episode."""
-
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.sink = pa.OSFile(str(path), "wb")
-        self.writer = pq.ParquetWriter(self.sink, schema, compression="snappy",
-                                       use_dictionary=True)
-        self.rows = 0
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.sink.tell())
-
-    def write(self, table: pa.Table) -> None:
-        self.writer.write_table(table)
-        self.rows += table.num_rows
-
-    def close(self) -> None:
-        try:
-            self.writer.close()
-        finally:
-            self.sink.close()
-
-
 class LeRobotWriter:
     """Creates a LeRobotDataset v3.0 under ``root`` (which must not exist or be empty).
 
@@ -170,6 +144,12 @@ class LeRobotWriter:
             if ft["dtype"] == "image":
                 raise ValueError(f"feature {key!r}: dtype 'image' (PNG frames in parquet) is "
                                  "not written here; use 'video'")
+            if ft["dtype"] == "string":
+                raise ValueError(f"feature {key!r}: string columns are not written here (the "
+                                 "task text goes in 'task')")
+            if ft["dtype"] != "video" and len(ft["shape"]) != 1:
+                raise ValueError(f"feature {key!r}: shape {list(ft['shape'])}; only scalar "
+                                 "(1,) and vector (d,) columns are written here")
         self.camera_keys = [k for k, ft in self.features.items() if ft["dtype"] == "video"]
         self._hwc = {k: image_hwc(k, self.features[k]) for k in self.camera_keys}
         for key, (h, w, c) in self._hwc.items():
@@ -192,7 +172,7 @@ class LeRobotWriter:
         self._schema = data_schema(self.features)
         self._buffer: dict[str, list[Any]] = {}
         self._buffer_tasks: list[str] = []
-        self._data: _DataFile | None = None
+        self._data: DataFile | None = None
         self._data_loc = (0, 0)
         self._videos: dict[str, VideoFileEncoder] = {}
         self._video_loc = dict.fromkeys(self.camera_keys, (0, 0))
@@ -234,29 +214,13 @@ class LeRobotWriter:
             raise ValueError(f"frame keys differ from the features: missing "
                              f"{sorted(expected - keys)}, unexpected {sorted(keys - expected)}")
         for key in self._user_keys():
-            self._buffer.setdefault(key, []).append(self._one(key, frame[key]))
+            value = frame_value(key, self.features[key], self._hwc.get(key), frame[key])
+            self._buffer.setdefault(key, []).append(value)
         if "timestamp" in frame:
             self._buffer.setdefault("timestamp", []).append(float(frame["timestamp"]))
         elif "timestamp" in self._buffer:
             raise ValueError("give 'timestamp' in every frame of an episode or in none")
         self._buffer_tasks.append(task)
-
-    def _one(self, key: str, value: Any) -> np.ndarray:
-        ft = self.features[key]
-        if ft["dtype"] == "video":
-            img = np.asarray(value)
-            h, w, c = self._hwc[key]
-            if img.shape == (c, h, w) and img.shape != (h, w, c):
-                img = np.transpose(img, (1, 2, 0))
-            if img.shape != (h, w, c) or img.dtype != np.uint8:
-                raise ValueError(f"camera {key!r}: frame {img.dtype} {img.shape}, expected "
-                                 f"uint8 {(h, w, c)} or {(c, h, w)}")
-            return img
-        arr = np.asarray(value, dtype=ft["dtype"])
-        shape = tuple(ft["shape"])
-        if arr.shape != shape and not (shape == (1,) and arr.shape == ()):
-            raise ValueError(f"feature {key!r}: value of shape {arr.shape}, expected {shape}")
-        return arr.reshape(shape)
 
     def discard_episode(self) -> None:
         """Drops the frames of the episode in progress."""
@@ -294,36 +258,14 @@ class LeRobotWriter:
             raise ValueError(f"episode columns need one equal, positive length: {lengths}")
         out: dict[str, np.ndarray] = {}
         for key in self._user_keys():
-            out[key] = self._many(key, columns[key], n)
+            out[key] = episode_column(key, self.features[key], self._hwc.get(key),
+                                      columns[key], n)
         if "timestamp" in columns:
             out["timestamp"] = np.asarray(columns["timestamp"], np.float64).reshape(n)
         tasks = [task] * n if isinstance(task, str) else [str(t) for t in task]
         if len(tasks) != n:
             raise ValueError(f"{len(tasks)} tasks for an episode of {n} frames")
         return self._write_episode(out, tasks)
-
-    def _many(self, key: str, value: Any, n: int) -> np.ndarray:
-        ft = self.features[key]
-        if ft["dtype"] == "video":
-            arr = np.asarray(value)
-            h, w, c = self._hwc[key]
-            if arr.shape[1:] == (c, h, w) and arr.shape[1:] != (h, w, c):
-                arr = np.transpose(arr, (0, 2, 3, 1))
-            if arr.shape != (n, h, w, c) or arr.dtype != np.uint8:
-                raise ValueError(f"camera {key!r}: frames {arr.dtype} {arr.shape}, expected "
-                                 f"uint8 {(n, h, w, c)}")
-            return arr
-        arr = np.asarray(value)
-        shape = tuple(ft["shape"])
-        if arr.shape == (n,) and shape == (1,):
-            arr = arr.reshape(n, 1)
-        if arr.shape != (n, *shape):
-            raise ValueError(f"feature {key!r}: column of shape {arr.shape}, expected "
-                             f"{(n, *shape)}")
-        if not np.can_cast(arr.dtype, ft["dtype"], casting="same_kind") and not (
-                ft["dtype"] == "bool" and np.issubdtype(arr.dtype, np.integer)):
-            raise ValueError(f"feature {key!r}: dtype {arr.dtype} does not fit {ft['dtype']}")
-        return arr.astype(ft["dtype"], copy=False)
 
     # ------------------------------------------------------------------ writing
     def _write_episode(self, columns: dict[str, np.ndarray], tasks: list[str]) -> int:
@@ -348,7 +290,7 @@ class LeRobotWriter:
         columns["index"] = np.arange(start, start + n, dtype=np.int64)
         columns["task_index"] = np.array([task_ids[t] for t in tasks], np.int64)
         ep_stats = stats_lib.episode_stats(columns, self.features)
-        table = self._table(columns)
+        table = arrow_table(columns, self.features, self._schema)
 
         with deferred_sigint():
             self._commit_episode(ep, start, n, tasks, new_tasks, columns, table, ep_stats)
@@ -379,19 +321,6 @@ class LeRobotWriter:
             [self.stats, ep_stats])
         write_json_atomic(self.root / STATS_PATH, stats_lib.to_json(self.stats))
 
-    def _table(self, columns: Mapping[str, np.ndarray]) -> pa.Table:
-        arrays = []
-        for field in self._schema:
-            ft = self.features[field.name]
-            values = np.ascontiguousarray(columns[field.name], dtype=ft["dtype"])
-            if pa.types.is_fixed_size_list(field.type) and len(ft["shape"]) == 1:
-                flat = pa.array(values.reshape(-1), type=field.type.value_type)
-                arrays.append(pa.FixedSizeListArray.from_arrays(flat, ft["shape"][0]))
-            else:
-                arrays.append(pa.array(values.tolist() if values.ndim > 1 else values,
-                                       type=field.type))
-        return pa.Table.from_arrays(arrays, schema=self._schema)
-
     def _write_data(self, table: pa.Table, start: int, n: int) -> dict[str, Any]:
         data = self._data
         if data is not None and data.rows:
@@ -403,7 +332,7 @@ class LeRobotWriter:
         if data is None:
             chunk, file = self._data_loc
             path = self.root / DATA_PATH.format(chunk_index=chunk, file_index=file)
-            self._data = data = _DataFile(path, self._schema)
+            self._data = data = DataFile(path, self._schema)
         data.write(table)
         chunk, file = self._data_loc
         return {"data/chunk_index": chunk, "data/file_index": file,
