@@ -44,7 +44,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=f"python -m {PROG}", description=__doc__.split("\n\n")[0],
+    parser = _Parser(prog=f"python -m {PROG}", description=__doc__.split("\n\n", 1)[1],
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     conv = sub.add_parser("convert", help="convert SRC (any format) to DST (folder or .npz)",
