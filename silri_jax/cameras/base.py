@@ -189,16 +189,12 @@ class Camera(abc.ABC):
         deadline = time.monotonic() + self.start_timeout_s
         while self._latest is None and time.monotonic() < deadline:
             if self._error is not None:
-                e = self._error
-                raise CameraError(f"camera {self.name!r} ({self.describe()}) failed while "
-                                  f"starting: {e}; {self._unreachable_hint()}") from e
+                break
             if self._thread is not None and not self._thread.is_alive():
                 break
             time.sleep(0.005)
         if self._latest is None and self._error is not None:
-            e = self._error
-            raise CameraError(f"camera {self.name!r} ({self.describe()}) failed while "
-                              f"starting: {e}; {self._unreachable_hint()}") from e
+            raise self._failure("failed while starting", hint=True)
 
     def _run(self) -> None:
         try:
@@ -241,6 +237,17 @@ class Camera(abc.ABC):
                  tb: TracebackType | None) -> None:
         self.close()
 
+    def _failure(self, what: str, hint: bool = False) -> CameraError:
+        """The reader's exception as a ``CameraError`` naming this camera (once)."""
+        e = self._error
+        if isinstance(e, CameraError) and repr(self.name) in str(e):
+            error = CameraError(str(e))  # already names the camera and what to check
+        else:
+            text = f"camera {self.name!r} ({self.describe()}) {what}: {type(e).__name__}: {e}"
+            error = CameraError(f"{text}; {self._unreachable_hint()}" if hint else text)
+        error.__cause__ = e
+        return error
+
     # ------------------------------------------------------------------ frames
     @property
     def error(self) -> BaseException | None:
@@ -274,9 +281,7 @@ class Camera(abc.ABC):
                               "call start() or use it as a context manager")
         frame = self.latest()
         if self._error is not None:
-            e = self._error
-            raise CameraError(f"camera {self.name!r} ({self.describe()}) stopped: "
-                              f"{type(e).__name__}: {e}") from e
+            raise self._failure("stopped")
         if frame is None:
             raise StaleFrameError([(self.name, None, max_age_s)])
         age = self.age(frame, now)
