@@ -112,6 +112,9 @@ setup(
         # TensorBoard itself, to browse the event files every run writes (tensorboardX
         # writes them without it): tensorboard --logdir runs/
         "tensorboard": ["tensorboard>=2.16"],
+        # OpenCV for the opencv camera backend (USB/V4L2 cameras, video files) and PNG
+        # writing; RealSense cameras need pyrealsense2, installed separately
+        "cameras": ["opencv-python-headless>=4.8"],
     },
     ext_modules=ext_modules,
     cmdclass={"build_ext": CMakeBuild},
