@@ -165,6 +165,7 @@ class Camera(abc.ABC):
             return self
         self._stop.clear()
         self._error = None
+        self._latest = None  # a frame from before a close() must not pass for a new one
         self._open()
         try:
             if self.on_demand:

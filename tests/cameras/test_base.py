@@ -108,6 +108,26 @@ def test_reader_error_surfaces_on_every_read(waiter):
             assert not isinstance(e.value, StaleFrameError)
 
 
+def test_reader_camera_error_is_reported_once(waiter):
+    with FakeCamera("front", fps=30) as cam:
+        cam.fail(CameraError("camera 'front' (/dev/video0): read failed; check the cable"))
+        waiter(lambda: cam.error is not None)
+        with pytest.raises(CameraError) as e:
+            cam.read(10.0)
+    assert str(e.value).count("'front'") == 1 and "check the cable" in str(e.value)
+
+
+def test_restart_after_close_waits_for_a_new_frame():
+    clock = FakeClock()
+    cam = FakeCamera("front", fps=30, clock=clock)
+    with cam:
+        old = cam.read(1.0)
+    clock.advance(5.0)
+    with cam:
+        new = cam.read(1.0)
+    assert new.t_host == pytest.approx(5.0) and old.t_host == 0.0
+
+
 def test_reader_thread_ends_with_the_error_and_close_still_works(waiter):
     cam = FakeCamera("front", fps=30).start()
     cam.fail()
