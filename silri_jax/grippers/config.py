@@ -30,62 +30,68 @@ def _gripper() -> ml_collections.ConfigDict:
     g = ml_collections.ConfigDict()
     # which gripper: franka_hand (libfranka's franka::Gripper), robotiq_socket (Robotiq
     # through the URCap's socket on a UR controller), robotiq_rtu (Robotiq over Modbus RTU
-    # on a USB-RS485 adapter), sim (the MuJoCo Panda's fingers) or none (no gripper)
+    # on a USB-RS485 adapter), sim (the MuJoCo Panda's fingers) or none (no gripper;
+    # the default)
     g.kind = "none"
     # host: the UR controller running the Robotiq URCap (robotiq_socket) or the Franka
-    # robot (franka_hand), e.g. 192.168.1.10
+    # robot (franka_hand), e.g. 192.168.1.10; no default
     g.address = ""
-    # TCP port of the Robotiq URCap's gripper socket (robotiq_socket)
+    # TCP port of the Robotiq URCap's gripper socket (robotiq_socket; default 63352)
     g.port = 63352
-    # serial device of the USB-RS485 adapter (robotiq_rtu)
+    # serial device of the USB-RS485 adapter (robotiq_rtu; default /dev/ttyUSB0)
     g.serial_port = "/dev/ttyUSB0"
-    # Modbus slave id of the Robotiq gripper (robotiq_rtu; Robotiq ships 9)
+    # Modbus slave id of the Robotiq gripper (robotiq_rtu; default 9, as Robotiq ships it)
     g.slave_id = 9
-    # serial baud rate, 8N1 (robotiq_rtu; Robotiq ships 115200)
+    # serial baud rate, 8N1 (robotiq_rtu; default 115200, as Robotiq ships it)
     g.baudrate = 115200
-    # Robotiq model: 2f85, 2f140 or hande (sets the stroke and the speed and force ranges)
+    # Robotiq model: 2f85 (default), 2f140 or hande; sets the stroke and the speed and
+    # force ranges
     g.model = "2f85"
-    # finger speed, m/s (of the width); Robotiq maps it onto its 0..255 register within
-    # the model's range (2F-85: 0.02-0.15 m/s)
+    # finger speed, m/s (of the width; default 0.1); Robotiq maps it onto its 0..255
+    # register within the model's range (2F-85: 0.02-0.15 m/s)
     g.speed = 0.1
-    # grip force, N; Robotiq maps it onto 0..255 within the model's range (2F-85:
-    # 20-235 N)
+    # grip force, N (default 40); Robotiq maps it onto 0..255 within the model's range
+    # (2F-85: 20-235 N)
     g.force = 40.0
     # width a close command moves to, m: the fingers close towards it and stop on an
-    # object (0: as far as they go)
+    # object (default 0: as far as they go)
     g.grasp_width_m = 0.0
-    # width an open command moves to, m; at or above the gripper's maximum opening
-    # (the default) it opens fully
+    # width an open command moves to, m; at or above the gripper's maximum opening it
+    # opens fully (default 1.0: fully open)
     g.open_width_m = 1.0
     # franka_hand: a grasp counts when the final width is more than grasp_width_m minus
-    # this, m
+    # this, m (default 0.005)
     g.epsilon_inner_m = 0.005
     # franka_hand: a grasp counts when the final width is less than grasp_width_m plus
-    # this, m (0.08: any object the hand can hold)
+    # this, m (default 0.08: any object the hand can hold)
     g.epsilon_outer_m = 0.08
     # franka_hand, sim: fingers closer than this hold nothing, so grasped is False below
-    # it, m (an empty close ends inside a window that starts at 0)
+    # it, m (default 0.003; an empty close ends inside a window that starts at 0)
     g.min_grasp_width_m = 0.003
     # least time between the starts of two gripper motions, s: a newer command waits
-    # this long after the last motion started (instead of a sleep in the env step)
+    # this long after the last motion started (instead of a sleep in the env step);
+    # default 0.3
     g.refractory_s = 0.3
-    # period of the worker's state polls, s (state() returns the latest poll)
+    # period of the worker's state polls, s (default 0.02; state() returns the latest)
     g.poll_s = 0.02
-    # longest one request may wait for the gripper's reply, s (socket and serial)
+    # longest one request may wait for the gripper's reply, s (socket and serial;
+    # default 1)
     g.timeout_s = 1.0
-    # longest the Robotiq reset and activation may take each, s
+    # longest the Robotiq reset and activation may take each, s (default 10)
     g.activation_timeout_s = 10.0
     # franka_hand: run homing() when connecting and recovering (the fingers close and
-    # open once to calibrate the width)
+    # open once to calibrate the width; default True)
     g.homing = True
-    # sim: how long the simulated gripper reports busy after a command, s
+    # sim: how long the simulated gripper reports busy after a command, s (default 0.5)
     g.motion_time_s = 0.5
     # Robotiq calibration: position count (0..255) read with the fingers fully open
+    # (default 0)
     g.open_counts = 0
     # Robotiq calibration: position count read with the empty fingers fully closed
+    # (default 255)
     g.closed_counts = 255
-    # Robotiq calibration: finger width at open_counts, m; 0 = the model's stroke
-    # (2F-85: 0.085)
+    # Robotiq calibration: finger width at open_counts, m; default 0 = the model's
+    # stroke (2F-85: 0.085)
     g.stroke_m = 0.0
     return g
 
@@ -132,7 +138,8 @@ def _franka_bridge_client_factory() -> Callable[[str], Any]:
         from silri_jax.cpp_bridge import _bridge
     except ImportError as e:
         raise GripperConnectionError(
-            f"gripper.kind=franka_hand needs the C++ bridge ({e})") from e
+            f"gripper.kind=franka_hand needs the C++ bridge ({e}) or a client: pass "
+            "make_gripper(cfg, client_factory=...)") from e
     factory = getattr(_bridge, "FrankaGripper", None)
     if factory is None:
         raise GripperConnectionError(
