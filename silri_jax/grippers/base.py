@@ -291,6 +291,9 @@ class GripperWorker(Gripper):
             with self._cv:
                 while True:
                     if self._stopping:
+                        if self._recover is not None:  # never leave recover() waiting
+                            self._recover.error = GripperError("the worker was closed")
+                            self._recover.done.set()
                         return
                     if self._recover is not None:
                         break
