@@ -74,7 +74,7 @@ setup(
     description="Human-in-the-loop robot RL (SiLRI, HIL-SERL SAC, HG-DAgger) in JAX",
     python_requires=">=3.11",
     packages=find_packages(include=["silri_jax", "silri_jax.*"]),
-    package_data={"silri_jax": ["**/*.proto", "**/*.xml", "**/*.pyi", "py.typed"]},
+    package_data={"silri_jax": ["**/*.proto", "**/*.xml", "**/*.json", "**/*.pyi", "py.typed"]},
     install_requires=[
         "jax>=0.5",
         "flax>=0.10",
