@@ -174,13 +174,7 @@ class Learner:
         cfg = self.config
         n_demo = 0
         if cfg.demos.path:
-            from silri_jax.data import load_demos
-
-            spec, episodes = load_demos(cfg.demos.path)
-            diff = codec.describe_spec_difference(self.spec, spec)
-            if diff:
-                raise ValueError(f"demo file {cfg.demos.path}: spec differs from the env's: "
-                                 f"{diff}")
+            episodes = build.load_demo_episodes(cfg, self.spec)
             n_demo = self.trainer.add_demos(episodes)
         elif int(cfg.demos.num) > 0:
             from silri_jax.operators import record_demonstrations

@@ -34,7 +34,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from silri_jax import config_files
+from silri_jax import config_files, envs
 from silri_jax import status as status_fmt
 from silri_jax.data.transitions import chunk_from_columns
 from silri_jax.operators import record_demonstrations
@@ -67,9 +67,7 @@ def _offline_start(config: ml_collections.ConfigDict, env: Any, trainer: Trainer
     d, seed = config.demos, int(config.seed)
     n_demo = 0
     if d.path:
-        from silri_jax.data import load_demos
-
-        _, episodes = load_demos(d.path)
+        episodes = build.load_demo_episodes(config, envs.env_spec(env))
         n_demo = trainer.add_demos(episodes)
     elif int(d.num) > 0:
         t0 = time.time()

@@ -125,9 +125,18 @@ def load_demos(path: str | os.PathLike[str]) -> tuple[EnvSpec, list[Episode]]:
 
 
 def insert_demos(
-    buffer: ReplayBuffer, episodes: Sequence[Episode], first_episode_id: int = -1
+    buffer: ReplayBuffer,
+    episodes: Sequence[Episode],
+    first_episode_id: int = -1,
+    policy_buffer: ReplayBuffer | None = None,
 ) -> int:
-    """Inserts demonstrations as interventions; returns the number of transitions.
+    """Inserts demonstrations as interventions; returns the transitions put in ``buffer``.
+
+    An episode that carries per-step ``is_intervention`` flags (a LeRobot dataset or a
+    replay recorded with a human at the controls, see ``silri_jax.datasets``) puts only its
+    human-driven steps in ``buffer``: the steps the policy drove are not demonstrations,
+    and go to ``policy_buffer`` (``D_R``) when one is given, as an actor's would. An
+    episode without flags is a demonstration throughout.
 
     Demo episode ids count down from ``first_episode_id`` (-1, -2, ...) by default so they
     never collide with the actors' non-negative online episode ids.
@@ -137,15 +146,34 @@ def insert_demos(
         ep.validate(buffer.spec, i)
         t = len(ep)
         eid = first_episode_id - i if first_episode_id < 0 else first_episode_id + i
-        buffer.insert_many(
-            obs={k: v[:-1] for k, v in ep.observations.items()},
-            action=ep.actions, reward=ep.rewards, terminated=ep.terminated,
-            truncated=ep.truncated,
-            next_obs={k: v[1:] for k, v in ep.observations.items()},
-            is_intervention=np.ones(t, np.uint8),
-            episode_id=np.full(t, eid, np.int64),
-            step=np.arange(t, dtype=np.int64),
-            gripper_action=ep.gripper_actions,
-        )
-        total += t
+        flags = getattr(ep, "is_intervention", None)
+        human = np.ones(t, bool) if flags is None else np.asarray(flags).astype(bool)
+        rows = {
+            "obs": {k: v[:-1] for k, v in ep.observations.items()},
+            "action": ep.actions, "reward": ep.rewards, "terminated": ep.terminated,
+            "truncated": ep.truncated,
+            "next_obs": {k: v[1:] for k, v in ep.observations.items()},
+            "episode_id": np.full(t, eid, np.int64),
+            "step": np.arange(t, dtype=np.int64),
+            "gripper_action": ep.gripper_actions,
+        }
+        for target, mask in ((buffer, human), (policy_buffer, ~human)):
+            if target is None or not mask.any():
+                continue
+            target.insert_many(**_rows_where(rows, mask),
+                               is_intervention=mask[mask].astype(np.uint8))
+        total += int(human.sum())
     return total
+
+
+def _rows_where(rows: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:
+    """The rows of ``mask`` in every (possibly nested, possibly None) field."""
+    out: dict[str, Any] = {}
+    for name, value in rows.items():
+        if value is None:
+            out[name] = None
+        elif isinstance(value, dict):
+            out[name] = {k: np.asarray(v)[mask] for k, v in value.items()}
+        else:
+            out[name] = np.asarray(value)[mask]
+    return out

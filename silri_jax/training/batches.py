@@ -60,8 +60,10 @@ class BatchSource:
 
     # ------------------------------------------------------------------ storing
     def add_demos(self, episodes: Sequence[Episode]) -> int:
-        """Demonstrations into ``D_I`` (as interventions); returns the transitions."""
-        return insert_demos(self.d_i, episodes)
+        """Demonstrations into ``D_I`` (as interventions); returns the transitions there.
+
+        Steps a dataset flags as policy-driven go to ``D_R`` instead (``insert_demos``)."""
+        return insert_demos(self.d_i, episodes, policy_buffer=self.d_r)
 
     def insert(self, chunk: TransitionChunk) -> int:
         """Stores ``chunk`` in ``D_R`` and its interventions in ``D_I`` (where the source

@@ -14,7 +14,6 @@ import importlib
 import inspect
 import json
 import math
-import pathlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -268,8 +267,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
                          f"{a.utd}: both must be integers >= 1")
     if int(d.num) < 0:
         raise ValueError(f"config.demos.num={d.num}: must be >= 0")
-    if d.path and not pathlib.Path(d.path).is_file():
-        raise ValueError(f"config.demos.path={d.path!r}: no such file")
+    if d.path:
+        from silri_jax.datasets import DatasetError, detect_format
+
+        try:
+            detect_format(d.path)
+        except DatasetError as e:
+            raise ValueError(f"config.demos.path={d.path!r}: {e}") from None
     validate_agent_config(agent_config(config), "config.agent.overrides.")
     has_demos = bool(d.path) or int(d.num) > 0
     if a.algo in ("hgdagger", "bc") and not has_demos and not t.intervention:
@@ -324,3 +328,21 @@ def _check_external_task(config: ml_collections.ConfigDict) -> None:
             f"config.task.intervention=True: the built-in simulated operator cannot operate "
             f"{t.name!r}; set config.task.operator to '<module>:<factory>' or "
             "config.task.intervention=False")
+
+
+def load_demo_episodes(config: ml_collections.ConfigDict, spec: EnvSpec) -> list[Any]:
+    """The episodes of ``config.demos.path`` in any format ``silri_jax.datasets`` reads
+    (a demo ``.npz``, a LeRobotDataset v3.0 folder, a HIL-SERL pickle, a replay
+    checkpoint), refused by name when they were recorded on another env spec."""
+    from silri_jax.datasets import load_episodes
+    from silri_jax.transport.codec import describe_spec_difference
+
+    path = str(config.demos.path)
+    got, episodes = load_episodes(path)
+    diff = describe_spec_difference(spec, got)
+    if diff:
+        raise ValueError(f"config.demos.path={path!r}: recorded on another env spec than "
+                         f"this task's: {diff}")
+    if not episodes:
+        raise ValueError(f"config.demos.path={path!r}: holds no episodes")
+    return episodes

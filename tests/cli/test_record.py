@@ -125,3 +125,42 @@ def test_the_command_line_prints_one_json_line_and_refuses_bad_settings(tmp_path
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2
     assert "config.record.episodes" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_record_writes_a_lerobot_dataset_that_survives_an_interrupt(tmp_path, monkeypatch
+                                                                    ) -> None:
+    """``record.out`` a directory: a LeRobotDataset v3.0 holding every finished episode,
+    valid after Ctrl-C in the middle of the next one, loaded back with the per-step
+    intervention flags and, when LeRobot 0.4.4's environment exists, loaded by LeRobot."""
+    from silri_jax.datasets import load_episodes
+    from silri_jax.datasets.lerobot_validate import validate
+
+    c = _config(tmp_path, episodes=5)
+    c.record.out = str(tmp_path / "demos_lerobot")
+    c.record.task_text = "pick up the cube"
+    dev = ScriptedEvents({(2, 5): KeyboardInterrupt()})
+    monkeypatch.setattr(build, "make_teleop_device", lambda *a, **k: dev)
+    out = record.record(c)
+    assert out["stopped_by"] == "interrupted" and out["episodes"] == 2
+    summary = validate(c.record.out)
+    assert summary["episodes"] == 2
+    # T transitions are T + 1 rows (the last holds the final observation).
+    assert summary["frames"] == out["frames"] + 2
+    spec, episodes = load_episodes(c.record.out)
+    assert spec == envs.env_spec(build.make_env(c)) and len(episodes) == 2
+    for ep in episodes:
+        assert ep.task == "pick up the cube"
+        assert ep.is_intervention is not None and ep.is_intervention.all()  # expert drove
+        assert ep.terminated[-1] == 1
+    # The failures folder: none failed, so no empty dataset is left behind.
+    assert not record.failures_path(pathlib.Path(c.record.out)).exists()
+    peer = pathlib.Path("/tmp/lerobot-peer/bin/python")
+    if peer.is_file():
+        script = REPO / "tests/datasets/lerobot_peer_script.py"
+        res = subprocess.run([str(peer), str(script), "read", c.record.out,
+                              str(tmp_path / "peer.npz")], capture_output=True, text=True,
+                             timeout=600, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+                                               "HF_HOME": str(tmp_path / "hf")})
+        assert res.returncode == 0, res.stderr[-2000:]
+        with np.load(tmp_path / "peer.npz") as z:
+            assert int(z["meta/num_episodes"]) == 2
