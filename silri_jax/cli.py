@@ -209,8 +209,10 @@ def help_text(prog: str, summary: str, app_flags: Sequence[tuple[str, Any, str]]
         out.extend(wrap.wrap(doc) or [])
     out += ["", "config fields (override any with --FIELD=VALUE), defaults from", "  " +
             config_path + ":"]
+    head = textwrap.TextWrapper(width=width, initial_indent="  ",
+                                subsequent_indent="        ", break_on_hyphens=False)
     for name, default, doc in config_field_docs(config, config_path.partition(":")[0]):
-        out.append(f"  --{name}={_fmt_default(default)}")
+        out.extend(head.wrap(f"--{name}={_fmt_default(default)}"))
         out.extend(wrap.wrap(doc or "(undocumented)"))
     return "\n".join(out) + "\n"
 

@@ -144,6 +144,10 @@ class EEDeltaAction(gym.Wrapper):
     ``"xyz_yaw"`` (plus rotation about the base z axis) or ``"full"`` (translation plus a
     base-frame rotation vector). The delta is applied to the measured pose, so a robot
     pressed against an obstacle does not wind up an ever-growing target.
+
+    ``frame="tool"`` reads the translation and the ``full`` rotation vector in the end
+    effector's own frame (a wrist camera's view: "forward" is where the gripper points);
+    the yaw of ``xyz_yaw`` stays about the base's vertical.
     """
 
     def __init__(
@@ -154,8 +158,12 @@ class EEDeltaAction(gym.Wrapper):
         scale_rot: float | Sequence[float],
         has_gripper: bool,
         nominal_quat: np.ndarray,
+        frame: str = "base",
     ) -> None:
         super().__init__(env)
+        if frame not in ("base", "tool"):
+            raise ValueError(f"action frame must be 'base' or 'tool', got {frame!r}")
+        self.frame = frame
         if mode not in ACTION_MODES:
             raise ValueError(f"action mode must be one of {sorted(ACTION_MODES)}, got {mode!r}")
         self.mode = mode
@@ -201,11 +209,18 @@ class EEDeltaAction(gym.Wrapper):
     def target_from_action(
         self, a: np.ndarray, pos: np.ndarray, quat: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        target_pos = pos + a[:3] * self.scale_pos
+        delta = a[:3] * self.scale_pos
+        if self.frame == "tool":
+            delta = rotations.quat_to_mat(quat) @ delta
+        target_pos = pos + delta
         if self.mode == "xyz":
             target_quat = self.nominal_quat
         elif self.mode == "xyz_yaw":
             target_quat = rotations.compose_delta(quat, np.array([0.0, 0.0, a[3]]) * self.scale_rot)
+        elif self.frame == "tool":
+            # R_new = R exp(r): a rotation about the tool's own axes
+            target_quat = rotations.quat_normalize(
+                rotations.quat_mul(quat, rotations.rotvec_to_quat(a[3:6] * self.scale_rot)))
         else:
             target_quat = rotations.compose_delta(quat, a[3:6] * self.scale_rot)
         return target_pos, target_quat
@@ -215,10 +230,19 @@ class EEDeltaAction(gym.Wrapper):
     ) -> np.ndarray:
         """Inverse of ``target_from_action``: the normalised action reaching this target."""
         a = np.zeros(self.dim)
-        a[:3] = (target_pos - pos) / self.scale_pos
-        if self.mode != "xyz":
-            rv = rotations.delta_between(quat, target_quat)
-            a[3:] = rv[2:3] / self.scale_rot if self.mode == "xyz_yaw" else rv / self.scale_rot
+        delta = np.asarray(target_pos, np.float64) - pos
+        if self.frame == "tool":
+            delta = rotations.quat_to_mat(quat).T @ delta
+        a[:3] = delta / self.scale_pos
+        if self.mode == "xyz_yaw":
+            a[3:] = rotations.delta_between(quat, target_quat)[2:3] / self.scale_rot
+        elif self.mode == "full":
+            if self.frame == "tool":
+                rv = rotations.quat_to_rotvec(rotations.quat_mul(rotations.quat_conj(quat),
+                                                                 target_quat))
+            else:
+                rv = rotations.delta_between(quat, target_quat)
+            a[3:] = rv / self.scale_rot
         return a
 
     def step(self, action: Any):  # type: ignore[override]
