@@ -50,19 +50,33 @@ void bind_backends(py::module_& m) {
   py::class_<FrankaConfig>(m, "FrankaConfig")
       .def(py::init<>())
       .def_readwrite("robot_ip", &FrankaConfig::robot_ip)
+      .def_readwrite("model", &FrankaConfig::model)
       .def_readwrite("lowpass_cutoff_hz", &FrankaConfig::lowpass_cutoff_hz)
-      .def_readwrite("max_dtau", &FrankaConfig::max_dtau);
+      .def_readwrite("max_dtau", &FrankaConfig::max_dtau)
+      .def_readwrite("enforce_realtime", &FrankaConfig::enforce_realtime)
+      .def("validate", [](const FrankaConfig& c) { FrankaBackend::validate(c); },
+           "Raises ValueError naming the field for an unknown model.");
+  bind_franka_gripper(m);
 #endif
 #ifdef SILRI_HAVE_UR
   py::class_<URConfig>(m, "URConfig")
       .def(py::init<>())
       .def_readwrite("robot_ip", &URConfig::robot_ip)
+      .def_readwrite("model", &URConfig::model)
+      .def_readwrite("command", &URConfig::command)
       .def_readwrite("frequency", &URConfig::frequency)
+      .def("resolved_frequency", &URBackend::resolve_frequency,
+           "The RTDE rate (the model's when frequency is 0); ValueError for an unknown "
+           "model or command.")
       .def_readwrite("lookahead_time", &URConfig::lookahead_time)
       .def_readwrite("servo_gain", &URConfig::servo_gain)
       .def_readwrite("admittance_mass", &URConfig::admittance_mass)
       .def_readwrite("wrench_deadband", &URConfig::wrench_deadband)
+      .def_readwrite("max_offset", &URConfig::max_offset)
       .def_readwrite("stale_timeout_s", &URConfig::stale_timeout_s);
+#endif
+#ifdef SILRI_FAKE_SDKS
+  bind_fake_sdks(m);
 #endif
 }
 

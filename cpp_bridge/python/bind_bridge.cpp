@@ -36,6 +36,7 @@ py::dict snapshot_to_dict(const StateSnapshot& s, std::uint64_t intervened,
   d["ee_position"] = Eigen::Vector3d(s.ee.p);
   d["ee_quat"] = quat_to_wxyz(s.ee.q);
   d["ee_twist"] = Eigen::Matrix<double, 6, 1>(s.ee_twist);
+  d["wrench"] = Eigen::Matrix<double, 6, 1>(s.wrench);
   d["q"] = to_dyn(s.q);
   d["dq"] = to_dyn(s.dq);
   d["tau"] = to_dyn(s.tau);
@@ -48,6 +49,8 @@ py::dict snapshot_to_dict(const StateSnapshot& s, std::uint64_t intervened,
   d["policy_stale"] = s.policy_stale;
   d["teleop_stale"] = s.teleop_stale;
   d["gripper"] = s.gripper;
+  d["rejected_targets"] = s.rejected_targets;
+  d["near_joint_limit"] = s.near_joint_limit;
   d["fault"] = s.fault;
   d["fault_message"] = std::string(s.fault_message);
   return d;
@@ -64,6 +67,8 @@ py::dict metrics_to_dict(const Metrics& m) {
   d["teleop_stale_ticks"] = m.teleop_stale_ticks;
   d["intervention_ticks"] = m.intervention_ticks;
   d["rejected_ticks"] = m.rejected_ticks;
+  d["rejected_targets"] = m.rejected_targets;
+  d["joint_limit_ticks"] = m.joint_limit_ticks;
   d["max_dtau"] = m.max_dtau;
   d["max_abs_tau_ratio"] = m.max_abs_tau_ratio;
   d["compute_us_last"] = m.compute_us_last;
@@ -130,6 +135,7 @@ void bind_bridge(py::module_& m) {
              double gripper) { b.set_teleop(twist, engaged, gripper); },
           py::arg("twist"), py::arg("engaged"), py::arg("gripper") = -1.0)
       .def("set_mode", &BridgeCore::set_mode, py::arg("mode"))
+      .def("reset", &BridgeCore::reset)
       .def_property_readonly("mode", &BridgeCore::mode)
       .def("set_gains", &BridgeCore::set_gains, py::arg("gains"))
       .def_property_readonly("gains", &BridgeCore::gains)

@@ -15,7 +15,9 @@ void bind_types(py::module_& m) {
       .value("BACKEND_STALE", Fault::kBackendStale)
       .value("DISCONNECTED", Fault::kDisconnected)
       .value("NON_FINITE_STATE", Fault::kNonFiniteState)
-      .value("BACKEND_ERROR", Fault::kBackendError);
+      .value("BACKEND_ERROR", Fault::kBackendError)
+      .value("JOINT_LIMIT", Fault::kJointLimit)
+      .value("WATCHDOG_STOP", Fault::kWatchdogStop);
 
   py::class_<Gains>(m, "Gains")
       .def(py::init<>())
@@ -41,7 +43,18 @@ void bind_types(py::module_& m) {
       .def_readwrite("max_dtau", &SafetyLimits::max_dtau)
       .def_property(
           "tau_max", [](const SafetyLimits& l) { return to_dyn(l.tau_max); },
-          [](SafetyLimits& l, const Eigen::VectorXd& v) { l.tau_max = from_dyn(v, "tau_max"); });
+          [](SafetyLimits& l, const Eigen::VectorXd& v) { l.tau_max = from_dyn(v, "tau_max"); })
+      .def_property(
+          "q_min", [](const SafetyLimits& l) { return to_dyn(l.q_min); },
+          [](SafetyLimits& l, const Eigen::VectorXd& v) { l.q_min = from_dyn(v, "q_min"); })
+      .def_property(
+          "q_max", [](const SafetyLimits& l) { return to_dyn(l.q_max); },
+          [](SafetyLimits& l, const Eigen::VectorXd& v) { l.q_max = from_dyn(v, "q_max"); })
+      .def_readwrite("joint_margin", &SafetyLimits::joint_margin)
+      .def_readwrite("joint_limit_stiffness", &SafetyLimits::joint_limit_stiffness)
+      .def_readwrite("joint_limit_damping", &SafetyLimits::joint_limit_damping)
+      .def_readwrite("max_target_jump_m", &SafetyLimits::max_target_jump_m)
+      .def_readwrite("max_target_jump_rad", &SafetyLimits::max_target_jump_rad);
 
   py::class_<MixerConfig>(m, "MixerConfig")
       .def(py::init<>())
@@ -56,7 +69,8 @@ void bind_types(py::module_& m) {
       .def(py::init<>())
       .def_readwrite("policy_timeout_s", &WatchdogConfig::policy_timeout_s)
       .def_readwrite("teleop_timeout_s", &WatchdogConfig::teleop_timeout_s)
-      .def_readwrite("backend_timeout_s", &WatchdogConfig::backend_timeout_s);
+      .def_readwrite("backend_timeout_s", &WatchdogConfig::backend_timeout_s)
+      .def_readwrite("stop_timeout_s", &WatchdogConfig::stop_timeout_s);
 
   py::class_<BridgeConfig>(m, "BridgeConfig")
       .def(py::init<>())

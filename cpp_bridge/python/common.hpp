@@ -6,6 +6,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "cpp_bridge/types.hpp"
 
 namespace cpp_bridge::py_bind {
@@ -26,7 +29,17 @@ inline VecJ from_dyn(const Eigen::VectorXd& v, const char* what) {
   return out;
 }
 
+/// A vendor SDK call failed (e.g. franka::CommandException); raised in Python as
+/// silri_jax.bridge.errors.SdkError, or SdkConnectionError when `network` is set.
+class SdkError : public std::runtime_error {
+ public:
+  SdkError(const std::string& what, bool network) : std::runtime_error(what), network(network) {}
+  bool network;
+};
+
 void bind_types(py::module_& m);
+void bind_franka_gripper(py::module_& m);  // HAVE_FRANKA builds only
+void bind_fake_sdks(py::module_& m);       // builds against tests/fakes only
 void bind_backends(py::module_& m);
 void bind_bridge(py::module_& m);
 

@@ -36,6 +36,8 @@ PYBIND11_MODULE(_bridge, m) {
       raise_typed(cls, py::make_tuple(e.what(), fault_name(e.fault), e.tick));
     } catch (const SafetyError& e) {
       raise_typed("SafetyViolation", py::make_tuple(e.what()));
+    } catch (const SdkError& e) {
+      raise_typed(e.network ? "SdkConnectionError" : "SdkError", py::make_tuple(e.what()));
     }
   });
 #ifdef SILRI_HAVE_FRANKA

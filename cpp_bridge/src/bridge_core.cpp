@@ -4,8 +4,10 @@
 #include <sched.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "cpp_bridge/math.hpp"
@@ -48,6 +50,34 @@ void validate_limits(const SafetyLimits& l, int dof) {
                       std::to_string(dof) + ")");
   if (l.tau_max.size() && (!l.tau_max.allFinite() || (l.tau_max.array() < 0).any()))
     throw SafetyError("safety limits: tau_max must be finite and >= 0");
+  if (l.q_min.size() != l.q_max.size())
+    throw SafetyError("safety limits: q_min and q_max must both be given or both empty");
+  if (l.q_min.size() != 0 && l.q_min.size() != dof)
+    throw SafetyError("safety limits: q_min and q_max need one entry per joint (" +
+                      std::to_string(dof) + ")");
+  if (!(l.joint_margin >= 0) || !std::isfinite(l.joint_margin) ||
+      !(l.joint_limit_stiffness >= 0) || !std::isfinite(l.joint_limit_stiffness) ||
+      !(l.joint_limit_damping >= 0) || !std::isfinite(l.joint_limit_damping))
+    throw SafetyError(
+        "safety limits: joint_margin, joint_limit_stiffness and joint_limit_damping must be "
+        "finite and >= 0");
+  if (l.q_min.size() &&
+      (!l.q_min.allFinite() || !l.q_max.allFinite() ||
+       (l.q_max.array() - l.q_min.array() <= 2.0 * l.joint_margin).any()))
+    throw SafetyError(
+        "safety limits: q_min and q_max must be finite with q_max - q_min > 2 * joint_margin");
+  if (!(l.max_target_jump_m > 0) || !(l.max_target_jump_rad > 0))
+    throw SafetyError(
+        "safety limits: max_target_jump_m and max_target_jump_rad must be > 0 (inf: no check)");
+}
+
+// Fills empty per-joint limits from the backend's defaults.
+void fill_defaults(SafetyLimits& l, const Backend& b) {
+  if (l.tau_max.size() == 0) l.tau_max = b.default_tau_max();
+  if (l.q_min.size() == 0 && l.q_max.size() == 0) {
+    l.q_min = b.default_q_min();
+    l.q_max = b.default_q_max();
+  }
 }
 
 void validate_gains(const Gains& g) {
@@ -71,8 +101,10 @@ BridgeCore::BridgeCore(std::unique_ptr<Backend> backend, const BridgeConfig& cfg
     throw std::invalid_argument("period_s must be in (0, 1) seconds");
   dof_ = backend_->dof();
   if (dof_ < 1 || dof_ > kMaxDof) throw std::invalid_argument("backend dof out of range");
-  if (cfg_.limits.tau_max.size() == 0) cfg_.limits.tau_max = backend_->default_tau_max();
+  fill_defaults(cfg_.limits, *backend_);
   validate_limits(cfg_.limits, dof_);
+  if (!(cfg_.watchdog.stop_timeout_s >= 0) || !std::isfinite(cfg_.watchdog.stop_timeout_s))
+    throw std::invalid_argument("watchdog.stop_timeout_s must be finite and >= 0 (0: never)");
   validate_gains(cfg_.gains);
   if (cfg_.q_nominal.size() != 0 && cfg_.q_nominal.size() != dof_)
     throw std::invalid_argument("q_nominal needs one entry per joint");
@@ -126,9 +158,11 @@ void BridgeCore::check() const {
 
 void BridgeCore::set_policy_target(const Pose& pose, double gripper) {
   std::lock_guard<std::mutex> lk(api_mutex_);
-  if (!Safety::pose_ok(pose) || !std::isfinite(gripper))
+  if (!Safety::pose_ok(pose) || !std::isfinite(gripper)) {
+    api_rejected_.fetch_add(1, std::memory_order_relaxed);
     throw SafetyError("policy target rejected: position and quaternion must be finite and the "
                       "quaternion non-zero");
+  }
   check();
   api_policy_.pose.p = pose.p;
   api_policy_.pose.q = pose.q.normalized();
@@ -167,15 +201,27 @@ void BridgeCore::set_gains(const Gains& g) {
 void BridgeCore::set_safety_limits(const SafetyLimits& l) {
   std::lock_guard<std::mutex> lk(api_mutex_);
   SafetyLimits lim = l;
-  if (lim.tau_max.size() == 0) lim.tau_max = backend_->default_tau_max();
+  fill_defaults(lim, *backend_);
   validate_limits(lim, dof_);
   api_limits_ = lim;
   limits_buf_.write(lim);
 }
 
+void BridgeCore::reset() {
+  std::lock_guard<std::mutex> lk(api_mutex_);
+  check();
+  reset_seq_.store(api_policy_.seq, std::memory_order_relaxed);
+  reset_req_.fetch_add(1, std::memory_order_release);
+}
+
+std::uint64_t BridgeCore::rejected_targets() const {
+  return api_rejected_.load(std::memory_order_relaxed);
+}
+
 StateSnapshot BridgeCore::state(std::uint64_t* intervened_ticks, std::uint64_t* ticks_since) {
   std::lock_guard<std::mutex> lk(api_mutex_);
   StateSnapshot s = state_buf_.latest();
+  s.rejected_targets += api_rejected_.load(std::memory_order_relaxed);
   if (intervened_ticks) *intervened_ticks = s.intervention_total - last_read_interventions_;
   if (ticks_since) *ticks_since = s.tick - last_read_tick_;
   last_read_interventions_ = s.intervention_total;
@@ -185,7 +231,9 @@ StateSnapshot BridgeCore::state(std::uint64_t* intervened_ticks, std::uint64_t* 
 
 Metrics BridgeCore::metrics() {
   std::lock_guard<std::mutex> lk(api_mutex_);
-  return metrics_buf_.latest();
+  Metrics m = metrics_buf_.latest();
+  m.rejected_targets += api_rejected_.load(std::memory_order_relaxed);
+  return m;
 }
 
 void BridgeCore::clear_samples() {
@@ -317,12 +365,26 @@ void BridgeCore::latch(Fault f, const char* msg) {
   fault_.store(static_cast<int>(f), std::memory_order_release);
 }
 
+void BridgeCore::latch_joint_limit(int joint, double q) {
+  char msg[160];
+  const SafetyLimits& l = safety_.limits();
+  std::snprintf(msg, sizeof(msg), "joint %d at %.4f rad is outside its limits [%.4f, %.4f]",
+                joint + 1, q, l.q_min[joint], l.q_max[joint]);
+  latch(Fault::kJointLimit, msg);
+}
+
 void BridgeCore::first_tick(const RobotState& s) {
   commanded_ = s.ee;
   commanded_.q.normalize();
+  last_safe_ = commanded_;
   controller_.reset(s, gains_buf_.read(), cfg_.q_nominal);
   controller_.set_gains(gains_buf_.read());
-  mixer_.reset(commanded_, -1.0, ignore_old_goal_);  // gripper: no command yet
+  // After a recovery the last goal is history; at start-up a goal written before the
+  // first tick is pursued; after reset() the goals sent before it are history.
+  if (ignore_old_goal_) ignore_seq_ = policy_buf_.latest().seq;
+  mixer_.reset(commanded_, -1.0, false);  // gripper: no command yet
+  mixer_.ignore_through(ignore_seq_);
+  last_engaged_ns_ = -1;
   backend_wd_.reset(s.stamp_s, clock_->now_ns());
   ignore_old_goal_ = false;
   started_ = true;
@@ -349,19 +411,37 @@ void BridgeCore::tick() {
   if (limits_buf_.update()) safety_.configure(limits_buf_.read());
   mixer_.configure(cfg_.mixer);
 
+  // reset(): start over from the measured pose (never clears a fault).
+  const std::uint64_t reset_req = reset_req_.load(std::memory_order_acquire);
+  if (reset_req != reset_done_) {
+    reset_done_ = reset_req;
+    if (fault() == Fault::kNone) {
+      started_ = false;
+      ignore_old_goal_ = false;
+      ignore_seq_ = reset_seq_.load(std::memory_order_relaxed);
+    }
+  }
+
+  near_limit_ = false;
   if (fault() == Fault::kNone) {
     if (!read_ok) {
-      latch(Fault::kBackendError, backend_->last_error());
+      latch(backend_->connected() ? Fault::kBackendError : Fault::kDisconnected,
+            backend_->last_error());
     } else if (!rs_.connected) {
       latch(Fault::kDisconnected, "backend reports the connection is lost");
     } else if (!rs_.q.allFinite() || !rs_.dq.allFinite() || !Safety::pose_ok(rs_.ee) ||
                !rs_.jacobian.allFinite() || !rs_.coriolis.allFinite()) {
       latch(Fault::kNonFiniteState, "backend delivered a non-finite state");
-    } else if (!started_) {
-      first_tick(rs_);
-    } else if (backend_wd_.update(rs_.stamp_s, now,
-                                  seconds_to_ns(cfg_.watchdog.backend_timeout_s))) {
-      latch(Fault::kBackendStale, "backend state stopped advancing");
+    } else {
+      const int j = safety_.has_joint_limits() ? safety_.joint_beyond_limit(rs_.q) : -1;
+      if (j >= 0) {
+        latch_joint_limit(j, rs_.q[j]);
+      } else if (!started_) {
+        first_tick(rs_);
+      } else if (backend_wd_.update(rs_.stamp_s, now,
+                                    seconds_to_ns(cfg_.watchdog.backend_timeout_s))) {
+        latch(Fault::kBackendStale, "backend state stopped advancing");
+      }
     }
   }
 
@@ -370,35 +450,69 @@ void BridgeCore::tick() {
   const TeleopInput& tel = teleop_buf_.latest();
   bool intervention = false;
 
+  bool policy_fresh = is_fresh(pol.stamp_ns, now, seconds_to_ns(cfg_.watchdog.policy_timeout_s));
+  bool teleop_fresh = is_fresh(tel.stamp_ns, now, seconds_to_ns(cfg_.watchdog.teleop_timeout_s));
+  if (fault() == Fault::kNone && started_) {
+    // Hold, then stop: the policy went quiet and no human is holding the button.
+    if (tel.engaged && teleop_fresh && tel.twist.allFinite()) last_engaged_ns_ = now;
+    const double stop_s = cfg_.watchdog.stop_timeout_s;
+    if (stop_s > 0.0 && mode != Mode::kTeleop && pol.stamp_ns >= 0 && pol.seq > ignore_seq_) {
+      const std::int64_t last = std::max(pol.stamp_ns, last_engaged_ns_);
+      if (now - last > seconds_to_ns(cfg_.watchdog.policy_timeout_s + stop_s))
+        latch(Fault::kWatchdogStop,
+              "watchdog stop: no policy set-point and no engaged teleop for "
+              "policy_timeout_s + stop_timeout_s");
+    }
+  }
+
   if (fault() != Fault::kNone || !started_) {
     stop_command(rs_);
   } else {
-    bool policy_fresh = is_fresh(pol.stamp_ns, now, seconds_to_ns(cfg_.watchdog.policy_timeout_s));
-    bool teleop_fresh = is_fresh(tel.stamp_ns, now, seconds_to_ns(cfg_.watchdog.teleop_timeout_s));
     // Defence in depth: the API already rejects non-finite input.
     if (!Safety::pose_ok(pol.pose) || !tel.twist.allFinite()) m_.rejected_ticks += 1;
     if (!Safety::pose_ok(pol.pose) || !std::isfinite(pol.gripper)) policy_fresh = false;
     if (!tel.twist.allFinite()) teleop_fresh = false;
+    // A new goal too far from the commanded target is rejected once and then held.
+    if (pol.seq != checked_seq_ && pol.seq > ignore_seq_ && pol.stamp_ns >= 0) {
+      checked_seq_ = pol.seq;
+      if (!Safety::pose_ok(pol.pose) || !safety_.target_jump_ok(commanded_, pol.pose)) {
+        rejected_seq_ = pol.seq;
+        m_.rejected_targets += 1;
+      }
+    }
+    if (rejected_seq_ != 0 && pol.seq == rejected_seq_) policy_fresh = false;
     if (!policy_fresh && pol.stamp_ns >= 0) m_.policy_stale_ticks += 1;
     if (!teleop_fresh && tel.stamp_ns >= 0) m_.teleop_stale_ticks += 1;
     snap_.policy_stale = !policy_fresh;
     snap_.teleop_stale = !teleop_fresh;
 
+    const bool pose_backend = backend_->command_kind() == CommandKind::kCartesianPose;
+    near_limit_ = safety_.has_joint_limits() && safety_.joints_in_margin(rs_.q);
+    if (near_limit_) m_.joint_limit_ticks += 1;
+    if (!near_limit_) last_safe_ = rs_.ee;
+
     mixer_.set_measured(rs_.ee);
     const MixerOutput mix = mixer_.update(mode, pol, policy_fresh, tel, teleop_fresh, dt);
     intervention = mix.intervention;
     Pose next;
-    if (safety_.clip_target(commanded_, mix.target, dt, next)) m_.clipped_ticks += 1;
+    if (pose_backend && near_limit_) {
+      // No joint torques to push back with: return toward the last pose at which every
+      // joint was outside its margin (speed limited like any target).
+      safety_.clip_target(commanded_, last_safe_, dt, next);
+      m_.clipped_ticks += 1;
+    } else if (safety_.clip_target(commanded_, mix.target, dt, next)) {
+      m_.clipped_ticks += 1;
+    }
     mixer_.commit(next);
     commanded_ = next;
     if (!safety_.target_inside(commanded_)) m_.box_violations += 1;
     snap_.gripper = mix.gripper;
 
-    if (backend_->command_kind() == CommandKind::kTorque) {
-      controller_.compute(rs_, commanded_, tau_des_);
-    } else {
-      controller_.compute(rs_, commanded_, tau_des_);
+    controller_.compute(rs_, commanded_, tau_des_);
+    if (pose_backend) {
       tau_des_.setZero();  // pose-commanded backends take the target, not torques
+    } else if (near_limit_) {
+      safety_.add_joint_repulsion(rs_.q, rs_.dq, tau_des_);
     }
     safety_.limit_torque(tau_des_, tau_prev_, cmd_.tau);
     cmd_.target = controller_.filtered_target();
@@ -406,7 +520,9 @@ void BridgeCore::tick() {
     cmd_.damping = controller_.gains().damping;
     cmd_.gripper = mix.gripper;
     cmd_.stop = false;
-    if (!backend_->write(cmd_)) latch(Fault::kBackendError, backend_->last_error());
+    if (!backend_->write(cmd_))
+      latch(backend_->connected() ? Fault::kBackendError : Fault::kDisconnected,
+            backend_->last_error());
   }
 
   // Independent check of the torque invariants on what was actually sent.
@@ -444,6 +560,7 @@ void BridgeCore::publish(const RobotState& s, bool intervention) {
   o.dof = dof_;
   o.ee = s.ee;
   o.ee_twist = s.ee_twist;
+  o.wrench = s.wrench.allFinite() ? s.wrench : Vec6::Zero();
   o.q = s.q;
   o.dq = s.dq;
   o.tau = cmd_.tau;
@@ -454,6 +571,8 @@ void BridgeCore::publish(const RobotState& s, bool intervention) {
   o.policy_stale = snap_.policy_stale;
   o.teleop_stale = snap_.teleop_stale;
   o.gripper = snap_.gripper;
+  o.rejected_targets = m_.rejected_targets;
+  o.near_joint_limit = near_limit_;
   o.fault = fault();
   if (o.fault != Fault::kNone) {
     copy_msg(o.fault_message, sizeof(o.fault_message), fault_msg_);

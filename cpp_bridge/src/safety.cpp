@@ -62,4 +62,45 @@ void Safety::limit_torque(const VecJ& desired, const VecJ& prev, VecJ& out) cons
   }
 }
 
+bool Safety::target_jump_ok(const Pose& current, const Pose& target) const {
+  if ((target.p - current.p).norm() > lim_.max_target_jump_m) return false;
+  return rotation_error(target.q.normalized(), current.q).norm() <= lim_.max_target_jump_rad;
+}
+
+int Safety::joint_beyond_limit(const VecJ& q) const {
+  const int n = std::min<int>(static_cast<int>(q.size()), static_cast<int>(lim_.q_min.size()));
+  for (int i = 0; i < n; ++i) {
+    if (q[i] < lim_.q_min[i] || q[i] > lim_.q_max[i]) return i;
+  }
+  return -1;
+}
+
+bool Safety::joints_in_margin(const VecJ& q) const {
+  const int n = std::min<int>(static_cast<int>(q.size()), static_cast<int>(lim_.q_min.size()));
+  for (int i = 0; i < n; ++i) {
+    if (q[i] < lim_.q_min[i] + lim_.joint_margin || q[i] > lim_.q_max[i] - lim_.joint_margin)
+      return true;
+  }
+  return false;
+}
+
+bool Safety::add_joint_repulsion(const VecJ& q, const VecJ& dq, VecJ& tau) const {
+  const int n = std::min<int>(static_cast<int>(std::min(q.size(), tau.size())),
+                              static_cast<int>(lim_.q_min.size()));
+  bool acted = false;
+  for (int i = 0; i < n; ++i) {
+    const double lo = lim_.q_min[i] + lim_.joint_margin;
+    const double hi = lim_.q_max[i] - lim_.joint_margin;
+    const double v = i < dq.size() ? dq[i] : 0.0;
+    if (q[i] < lo) {
+      tau[i] += lim_.joint_limit_stiffness * (lo - q[i]) - lim_.joint_limit_damping * std::min(v, 0.0);
+      acted = true;
+    } else if (q[i] > hi) {
+      tau[i] -= lim_.joint_limit_stiffness * (q[i] - hi) + lim_.joint_limit_damping * std::max(v, 0.0);
+      acted = true;
+    }
+  }
+  return acted;
+}
+
 }  // namespace cpp_bridge

@@ -9,6 +9,8 @@ const char* fault_name(Fault f) {
     case Fault::kDisconnected: return "disconnected";
     case Fault::kNonFiniteState: return "non_finite_state";
     case Fault::kBackendError: return "backend_error";
+    case Fault::kJointLimit: return "joint_limit";
+    case Fault::kWatchdogStop: return "watchdog_stop";
   }
   return "unknown";
 }

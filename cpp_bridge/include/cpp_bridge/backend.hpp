@@ -16,6 +16,9 @@ class Backend {
   virtual int dof() const = 0;
   /// Torque limit per joint when the user gives none.
   virtual VecJ default_tau_max() const = 0;
+  /// Joint position limits when the user gives none (empty: no joint limits).
+  virtual VecJ default_q_min() const { return VecJ(); }
+  virtual VecJ default_q_max() const { return VecJ(); }
   virtual CommandKind command_kind() const { return CommandKind::kTorque; }
   /// True when read() blocks until the robot's next cycle (the loop then does not sleep).
   virtual bool self_paced() const { return false; }
@@ -33,6 +36,8 @@ class Backend {
   /// Clears an SDK error state (libfranka: automaticErrorRecovery). False: still broken.
   virtual bool recover() { return true; }
   virtual const char* last_error() const { return ""; }
+  /// False once the SDK reported a lost link (a failed write is then a disconnect).
+  virtual bool connected() const { return true; }
 };
 
 }  // namespace cpp_bridge

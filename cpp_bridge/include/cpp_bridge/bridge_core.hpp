@@ -32,6 +32,7 @@ struct StateSnapshot {
   int dof = 0;
   Pose ee;
   Vec6 ee_twist = Vec6::Zero();
+  Vec6 wrench = Vec6::Zero();  // measured external wrench, base frame (zeros: none)
   VecJ q, dq, tau;
   Pose target;           // commanded target after mixing and safety
   Mode mode = Mode::kShared;
@@ -40,6 +41,8 @@ struct StateSnapshot {
   bool policy_stale = true;
   bool teleop_stale = true;
   double gripper = 0.0;
+  std::uint64_t rejected_targets = 0;  // policy targets rejected so far (NaN, jumps)
+  bool near_joint_limit = false;       // a joint is inside its limit margin
   Fault fault = Fault::kNone;
   char fault_message[160] = {0};
 };
@@ -75,6 +78,10 @@ class BridgeCore {
   void set_mode(Mode m);
   void set_gains(const Gains& g);
   void set_safety_limits(const SafetyLimits& l);
+  /// Re-initialises the commanded target at the measured pose on the next tick (after the
+  /// caller moved the robot or the simulation, e.g. an episode reset); policy goals sent
+  /// before this call are not pursued. Throws FaultError when a fault is latched.
+  void reset();
   const Gains& gains() const { return api_gains_; }
   const SafetyLimits& safety_limits() const { return api_limits_; }
   Mode mode() const { return api_mode_; }
@@ -88,6 +95,8 @@ class BridgeCore {
   void clear_samples();
 
   Fault fault() const { return static_cast<Fault>(fault_.load(std::memory_order_acquire)); }
+  /// Policy targets rejected so far: non-finite ones at the API, jumps in the loop.
+  std::uint64_t rejected_targets() const;
   /// Throws FaultError if a fault is latched.
   void check() const;
   /// Clears a latched fault through the backend's recovery. Returns false when there was
@@ -124,6 +133,7 @@ class BridgeCore {
   void publish(const RobotState& s, bool intervention);
   void rt_loop();
   void handle_recover_request();
+  void latch_joint_limit(int joint, double q);
 
   std::unique_ptr<Backend> backend_;
   BridgeConfig cfg_;
@@ -172,6 +182,18 @@ class BridgeCore {
   double wake_late_us_ = 0.0;
   char fault_msg_[160] = {0};
 
+  // safety bookkeeping (loop-owned)
+  std::uint64_t ignore_seq_ = 0;     // policy goals up to this seq are history
+  std::uint64_t checked_seq_ = 0;    // last policy seq checked for a jump
+  std::uint64_t rejected_seq_ = 0;   // last policy seq rejected (0: none)
+  std::int64_t last_engaged_ns_ = -1;
+  Pose last_safe_;                   // last measured pose with every joint outside its margin
+  bool near_limit_ = false;
+  std::uint64_t reset_done_ = 0;
+
+  std::atomic<std::uint64_t> api_rejected_{0};
+  std::atomic<std::uint64_t> reset_req_{0};
+  std::atomic<std::uint64_t> reset_seq_{0};
   std::atomic<int> fault_{0};
   std::atomic<std::uint64_t> fault_tick_{0};
   std::atomic<std::uint64_t> recover_req_{0};

@@ -33,6 +33,20 @@ struct SafetyLimits {
   double max_ang_speed = 2.0;          // rad/s of the commanded target
   double max_dtau = 1.0;               // Nm per tick
   VecJ tau_max;                        // per joint; empty: backend default
+  // Joint position limits (rad). Empty: the backend's default (Franka FR3/Panda and UR
+  // datasheets; none for the test plant and MuJoCo, whose joints are not a real arm's).
+  // A measured joint beyond its limit latches Fault::kJointLimit.
+  VecJ q_min, q_max;
+  // Inside `joint_margin` of a limit: torque backends add a repulsive joint torque
+  // (stiffness * depth into the margin, plus damping of the motion toward the limit);
+  // pose backends (UR) hold the last measured pose at which every joint was outside it.
+  double joint_margin = 0.1;            // rad
+  double joint_limit_stiffness = 100.0; // Nm/rad
+  double joint_limit_damping = 10.0;    // Nm s/rad
+  // A new policy target farther than this from the current commanded target is rejected
+  // (the target holds) and counted (rejected_targets). inf: no check.
+  double max_target_jump_m = 0.1;
+  double max_target_jump_rad = 0.5;
 };
 
 /// Teleop/policy arbitration.
@@ -56,6 +70,10 @@ struct WatchdogConfig {
   double policy_timeout_s = 0.5;   // older: hold the current target
   double teleop_timeout_s = 0.1;   // older: the human contributes zero motion
   double backend_timeout_s = 0.02; // backend state not advancing this long: fault
+  // Hold, then stop: once the policy has sent a set-point, if none arrives for
+  // policy_timeout_s + stop_timeout_s while no teleop input is engaged (and the mode is not
+  // teleop), the loop stops the robot and latches Fault::kWatchdogStop. 0: never.
+  double stop_timeout_s = 2.0;
 };
 
 struct BridgeConfig {

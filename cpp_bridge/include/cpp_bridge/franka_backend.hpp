@@ -24,6 +24,9 @@ namespace cpp_bridge {
 
 struct FrankaConfig {
   std::string robot_ip = "172.16.0.2";
+  // "fr3" (Franka Research 3) or "panda": chooses the default joint position limits
+  // (datasheet) and torque limits. Anything else is refused.
+  std::string model = "fr3";
   double lowpass_cutoff_hz = 100.0;  // libfranka's default cutoff for its own filter
   double max_dtau = 1.0;             // Nm per 1 ms packet (the robot's own limit)
   bool enforce_realtime = true;      // false: RealtimeConfig::kIgnore (no RT kernel)
@@ -34,9 +37,14 @@ class FrankaBackend final : public Backend {
   /// Connects (throws the SDK's exception when the robot is unreachable).
   explicit FrankaBackend(const FrankaConfig& cfg);
   ~FrankaBackend() override;
+  /// Throws std::invalid_argument naming the field and the choices for an unknown model.
+  static void validate(const FrankaConfig& cfg);
   const char* name() const override { return "franka"; }
   int dof() const override { return 7; }
   VecJ default_tau_max() const override;
+  VecJ default_q_min() const override;
+  VecJ default_q_max() const override;
+  bool connected() const override { return !net_lost_; }
   bool self_paced() const override { return true; }
   void start() override;
   void stop() override;
@@ -55,6 +63,8 @@ class FrankaBackend final : public Backend {
   std::array<double, 7> tau_filtered_{};
   std::array<double, 7> tau_sent_{};
   double sample_time_ = 0.001;
+  bool panda_ = false;
+  bool net_lost_ = false;
   char error_[160] = {0};
 };
 

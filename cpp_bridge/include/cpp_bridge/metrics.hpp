@@ -20,6 +20,8 @@ struct Metrics {
   std::uint64_t teleop_stale_ticks = 0;
   std::uint64_t intervention_ticks = 0;
   std::uint64_t rejected_ticks = 0;      // non-finite inputs seen inside the loop
+  std::uint64_t rejected_targets = 0;    // policy targets rejected (NaN at the API, jumps)
+  std::uint64_t joint_limit_ticks = 0;   // ticks with a joint inside its limit margin
   double max_dtau = 0.0;                 // largest |tau change| in one tick, any joint
   double max_abs_tau_ratio = 0.0;        // largest |tau| / tau_max (<= 1)
   double compute_us_last = 0.0;

@@ -23,6 +23,8 @@ class Mixer {
   /// pursued; at start-up a goal written before the first tick is.
   void reset(const Pose& current, double gripper, bool ignore_current_goal);
   void configure(const MixerConfig& c) { cfg_ = c; }
+  /// Policy goals with seq <= `seq` are not pursued (after a reset or a recovery).
+  void ignore_through(std::uint64_t seq) { seen_seq_ = seq; }
 
   /// One tick. `*_fresh` come from the watchdogs: a stale policy holds, a stale teleop
   /// input contributes no motion.

@@ -26,6 +26,18 @@ class Safety {
   /// Non-finite desired torques are treated as "hold the previous torque".
   void limit_torque(const VecJ& desired, const VecJ& prev, VecJ& out) const;
 
+  /// True when a new policy target lies within max_target_jump_m / _rad of `current`.
+  bool target_jump_ok(const Pose& current, const Pose& target) const;
+
+  /// Joint limits configured (q_min/q_max non-empty)?
+  bool has_joint_limits() const { return lim_.q_min.size() > 0; }
+  /// Index of the first measured joint outside [q_min, q_max], or -1.
+  int joint_beyond_limit(const VecJ& q) const;
+  /// True when any joint lies inside the margin of its limit.
+  bool joints_in_margin(const VecJ& q) const;
+  /// Adds the repulsive torque of the joint-limit margins to `tau`; true when any acted.
+  bool add_joint_repulsion(const VecJ& q, const VecJ& dq, VecJ& tau) const;
+
  private:
   SafetyLimits lim_;
 };

@@ -37,6 +37,8 @@ enum class Fault : int {
   kDisconnected = 2,    // the backend reports the link is down
   kNonFiniteState = 3,  // the backend delivered NaN/inf
   kBackendError = 4,    // the SDK reported an error (e.g. a Franka reflex)
+  kJointLimit = 5,      // a measured joint position left [q_min, q_max]
+  kWatchdogStop = 6,    // no set-point and no engaged teleop for too long: stopped
 };
 
 const char* fault_name(Fault f);

@@ -8,10 +8,37 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 namespace cpp_bridge {
 
+namespace {
+// Datasheet joint position limits (rad).
+constexpr double kFr3QMin[7] = {-2.7437, -1.7837, -2.9007, -3.0421, -2.8065, 0.5445, -3.0159};
+constexpr double kFr3QMax[7] = {2.7437, 1.7837, 2.9007, -0.1518, 2.8065, 4.5169, 3.0159};
+constexpr double kPandaQMin[7] = {-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973};
+constexpr double kPandaQMax[7] = {2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973};
+// Datasheet torque limits (Nm), the same for both arms.
+constexpr double kTauMax[7] = {87, 87, 87, 87, 12, 12, 12};
+
+VecJ vec7(const double* v) {
+  VecJ out(7);
+  for (int i = 0; i < 7; ++i) out[i] = v[i];
+  return out;
+}
+}  // namespace
+
+void FrankaBackend::validate(const FrankaConfig& cfg) {
+  if (cfg.model != "fr3" && cfg.model != "panda")
+    throw std::invalid_argument("FrankaConfig.model: unknown model '" + cfg.model +
+                                "'; choices: 'fr3', 'panda'");
+  if (!(cfg.lowpass_cutoff_hz > 0) || !(cfg.max_dtau > 0))
+    throw std::invalid_argument("FrankaConfig: lowpass_cutoff_hz and max_dtau must be > 0");
+}
+
 FrankaBackend::FrankaBackend(const FrankaConfig& cfg) : cfg_(cfg) {
+  validate(cfg_);
+  panda_ = cfg_.model == "panda";
   robot_ = std::make_unique<franka::Robot>(
       cfg_.robot_ip,
       cfg_.enforce_realtime ? franka::RealtimeConfig::kEnforce : franka::RealtimeConfig::kIgnore);
@@ -20,11 +47,9 @@ FrankaBackend::FrankaBackend(const FrankaConfig& cfg) : cfg_(cfg) {
 
 FrankaBackend::~FrankaBackend() = default;
 
-VecJ FrankaBackend::default_tau_max() const {
-  VecJ t(7);
-  t << 87, 87, 87, 87, 12, 12, 12;
-  return t;
-}
+VecJ FrankaBackend::default_tau_max() const { return vec7(kTauMax); }
+VecJ FrankaBackend::default_q_min() const { return vec7(panda_ ? kPandaQMin : kFr3QMin); }
+VecJ FrankaBackend::default_q_max() const { return vec7(panda_ ? kPandaQMax : kFr3QMax); }
 
 void FrankaBackend::set_error(const char* what) {
   std::strncpy(error_, what, sizeof(error_) - 1);
@@ -36,6 +61,10 @@ void FrankaBackend::start() {
     control_ = robot_->startTorqueControl();
     tau_filtered_.fill(0.0);
     tau_sent_.fill(0.0);
+  } catch (const franka::NetworkException& e) {
+    set_error(e.what());
+    net_lost_ = true;
+    control_.reset();
   } catch (const franka::Exception& e) {
     set_error(e.what());
     control_.reset();
@@ -88,6 +117,7 @@ bool FrankaBackend::read(RobotState& s) {
   } catch (const franka::NetworkException& e) {
     set_error(e.what());
     control_.reset();
+    net_lost_ = true;
     s.connected = false;
     return true;  // reported as a disconnect, not an SDK error
   } catch (const franka::Exception& e) {
@@ -112,6 +142,11 @@ bool FrankaBackend::write(const Command& c) {
     control_->writeOnce(franka::Torques(out));
     tau_sent_ = out;
     return true;
+  } catch (const franka::NetworkException& e) {
+    set_error(e.what());
+    control_.reset();
+    net_lost_ = true;  // the loop latches a disconnect, not an SDK error
+    return false;
   } catch (const franka::Exception& e) {
     set_error(e.what());
     control_.reset();
@@ -127,6 +162,7 @@ bool FrankaBackend::recover() {
     tau_filtered_.fill(0.0);
     tau_sent_.fill(0.0);
     error_[0] = '\0';
+    net_lost_ = false;
     return true;
   } catch (const franka::Exception& e) {
     set_error(e.what());

@@ -4,7 +4,9 @@
 #include <ur_rtde/rtde_receive_interface.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "cpp_bridge/math.hpp"
 
@@ -17,9 +19,29 @@ void copy_error(char* dst, std::size_t n, const char* what) {
 }
 }  // namespace
 
+double URBackend::resolve_frequency(const URConfig& cfg) {
+  double model_hz = 0.0;
+  if (cfg.model == "e-series") {
+    model_hz = 500.0;
+  } else if (cfg.model == "cb3") {
+    model_hz = 125.0;
+  } else {
+    throw std::invalid_argument("URConfig.model: unknown model '" + cfg.model +
+                                "'; choices: 'e-series', 'cb3'");
+  }
+  if (cfg.command != "servoL" && cfg.command != "servoJ")
+    throw std::invalid_argument("URConfig.command: unknown command '" + cfg.command +
+                                "'; choices: 'servoL', 'servoJ'");
+  if (!(cfg.frequency >= 0) || !std::isfinite(cfg.frequency))
+    throw std::invalid_argument("URConfig.frequency must be >= 0 (0: the model's rate)");
+  return cfg.frequency > 0 ? cfg.frequency : model_hz;
+}
+
 URBackend::URBackend(const URConfig& cfg) : cfg_(cfg) {
-  ctrl_ = std::make_unique<ur_rtde::RTDEControlInterface>(cfg_.robot_ip, cfg_.frequency);
-  recv_ = std::make_unique<ur_rtde::RTDEReceiveInterface>(cfg_.robot_ip, cfg_.frequency);
+  freq_ = resolve_frequency(cfg_);
+  servo_j_ = cfg_.command == "servoJ";
+  ctrl_ = std::make_unique<ur_rtde::RTDEControlInterface>(cfg_.robot_ip, freq_);
+  recv_ = std::make_unique<ur_rtde::RTDEReceiveInterface>(cfg_.robot_ip, freq_);
 }
 
 URBackend::~URBackend() = default;
@@ -40,6 +62,10 @@ bool URBackend::read(RobotState& s) {
     copy_error(error_, sizeof(error_), "ur_rtde: not connected");
     return true;
   }
+  if (recv_->isProtectiveStopped()) {
+    copy_error(error_, sizeof(error_), "ur_rtde: the robot is protective stopped");
+    return false;
+  }
   const std::vector<double> pose = recv_->getActualTCPPose();
   const std::vector<double> speed = recv_->getActualTCPSpeed();
   const std::vector<double> q = recv_->getActualQ();
@@ -57,6 +83,7 @@ bool URBackend::read(RobotState& s) {
     s.dq[i] = qd[i];
     s.ee_twist[i] = speed[i];
     s.wrench[i] = force[i];
+    q_meas_[i] = q[i];
   }
   s.coriolis = VecJ::Zero(6);
   s.jacobian = Jac::Zero(6, 6);  // not used: UR takes poses, not torques
@@ -68,11 +95,12 @@ bool URBackend::read(RobotState& s) {
 }
 
 bool URBackend::write(const Command& c) {
-  const double dt = 1.0 / cfg_.frequency;
+  const double dt = 1.0 / freq_;
   bool ok = true;
   if (c.stop) {
     offset_.setZero();
     offset_vel_.setZero();
+    servo_q_.clear();
     ok = ctrl_->servoStop();
   } else {
     // Admittance: M a = F_ext - D v - K x on the offset, semi-implicit Euler.
@@ -92,9 +120,30 @@ bool URBackend::write(const Command& c) {
       servo_pose_[i] = p[i];
       servo_pose_[3 + i] = r[i];
     }
-    // speed and acceleration are unused by servoL; time = one cycle.
-    ok = ctrl_->servoL(servo_pose_, 0.0, 0.0, dt, cfg_.lookahead_time, cfg_.servo_gain);
-    if (!ok) copy_error(error_, sizeof(error_), "ur_rtde: servoL rejected the command");
+    if (servo_j_) {
+      // The controller's IK, seeded with the measured joints (nearest solution). No
+      // solution: keep streaming the previous joint target (the arm holds).
+      std::vector<double> q;
+      try {
+        q = ctrl_->getInverseKinematics(servo_pose_, q_meas_);
+      } catch (const std::exception&) {
+        q.clear();
+      }
+      bool good = q.size() == 6;
+      for (std::size_t i = 0; good && i < q.size(); ++i) good = std::isfinite(q[i]);
+      if (good) {
+        servo_q_ = q;
+      } else {
+        ik_failures_ += 1;
+        if (servo_q_.empty()) servo_q_ = q_meas_;
+      }
+      ok = ctrl_->servoJ(servo_q_, 0.0, 0.0, dt, cfg_.lookahead_time, cfg_.servo_gain);
+      if (!ok) copy_error(error_, sizeof(error_), "ur_rtde: servoJ rejected the command");
+    } else {
+      // speed and acceleration are unused by servoL; time = one cycle.
+      ok = ctrl_->servoL(servo_pose_, 0.0, 0.0, dt, cfg_.lookahead_time, cfg_.servo_gain);
+      if (!ok) copy_error(error_, sizeof(error_), "ur_rtde: servoL rejected the command");
+    }
   }
   if (cycle_open_) {
     ctrl_->waitPeriod(t_cycle_);
@@ -110,6 +159,10 @@ bool URBackend::recover() {
   offset_vel_.setZero();
   if (!(c && r)) {
     copy_error(error_, sizeof(error_), "ur_rtde: reconnect failed");
+    return false;
+  }
+  if (recv_->isProtectiveStopped()) {
+    copy_error(error_, sizeof(error_), "ur_rtde: still protective stopped (unlock it first)");
     return false;
   }
   error_[0] = '\0';

@@ -1,12 +1,15 @@
 // The toy robot behind the fake libfranka headers.
 #include <franka/exception.h>
 #include <franka/fake.h>
+#include <franka/gripper.h>
 #include <franka/model.h>
 #include <franka/robot.h>
 
 #include <cmath>
 
 namespace {
+// Inside the FR3 and Panda joint limits (joint 4 < 0, joint 6 > 0.55).
+constexpr std::array<double, 7> kHome = {0.0, 0.0, 0.0, -1.5, 0.0, 1.5, 0.0};
 struct Sim {
   franka::RobotState state;
   std::array<double, 7> tau{};
@@ -18,7 +21,16 @@ struct Sim {
   int recoveries = 0;
   int writes = 0;
   int starts = 0;
+  int drop_in = -1;
   uint64_t ms = 0;
+  // gripper
+  double g_width = 0.0;
+  double g_max = 0.08;
+  double g_object = 0.0;
+  bool g_grasped = false;
+  std::string g_fail;
+  int g_homings = 0;
+  int g_stops = 0;
 };
 Sim& sim() {
   static Sim s;
@@ -39,6 +51,12 @@ class FakeActiveControl final : public franka::ActiveControlBase {
   std::pair<franka::RobotState, franka::Duration> readOnce() override {
     check_network();
     Sim& s = sim();
+    if (s.drop_in == 0) {
+      s.drop_in = -1;
+      s.network_down = true;
+      check_network();
+    }
+    if (s.drop_in > 0) --s.drop_in;
     if (s.reflex) throw franka::ControlException("libfranka: robot is in reflex mode");
     if (s.reflex_in == 0) {
       s.reflex_in = -1;
@@ -122,9 +140,84 @@ std::array<double, 7> Model::coriolis(const RobotState& st) const noexcept {
 
 }  // namespace franka
 
+namespace {
+void gripper_command() {
+  check_network();
+  Sim& s = sim();
+  if (!s.g_fail.empty()) {
+    const std::string what = s.g_fail;
+    s.g_fail.clear();
+    throw franka::CommandException(what);
+  }
+}
+}  // namespace
+
+namespace franka {
+
+Gripper::Gripper(const std::string& franka_address) {
+  if (franka_address.empty()) throw NetworkException("libfranka gripper: empty address");
+  check_network();
+}
+Gripper::~Gripper() = default;
+bool Gripper::homing() const {
+  gripper_command();
+  sim().g_homings += 1;
+  sim().g_width = sim().g_max;
+  sim().g_grasped = false;
+  return true;
+}
+bool Gripper::move(double width, double speed) const {
+  gripper_command();
+  Sim& s = sim();
+  if (width < 0.0 || width > s.g_max || !(speed > 0.0)) return false;
+  if (s.g_object > 0.0 && width < s.g_object) {  // blocked by the object
+    s.g_width = s.g_object;
+    s.g_grasped = false;
+    return false;
+  }
+  s.g_width = width;
+  s.g_grasped = false;
+  return true;
+}
+bool Gripper::grasp(double width, double speed, double force, double epsilon_inner,
+                    double epsilon_outer) const {
+  gripper_command();
+  Sim& s = sim();
+  if (width < 0.0 || width > s.g_max || !(speed > 0.0) || !(force > 0.0)) return false;
+  s.g_width = s.g_object > width ? s.g_object : width;
+  s.g_grasped = s.g_width >= width - epsilon_inner && s.g_width <= width + epsilon_outer;
+  return s.g_grasped;
+}
+bool Gripper::stop() const {
+  check_network();
+  sim().g_stops += 1;
+  return true;
+}
+GripperState Gripper::readOnce() const {
+  check_network();
+  GripperState st;
+  st.width = sim().g_width;
+  st.max_width = sim().g_max;
+  st.is_grasped = sim().g_grasped;
+  st.temperature = 31;
+  st.time = Duration(sim().ms);
+  return st;
+}
+
+}  // namespace franka
+
 namespace franka_fake {
+void drop_network_after(int n) { sim().drop_in = n; }
+void set_external_wrench(const std::array<double, 6>& wrench) {
+  sim().state.O_F_ext_hat_K = wrench;
+}
+void gripper_set_object(double width) { sim().g_object = width; }
+void gripper_fail_next(const std::string& what) { sim().g_fail = what; }
+int gripper_homing_count() { return sim().g_homings; }
+int gripper_stop_count() { return sim().g_stops; }
 void reset() {
   sim() = Sim();
+  sim().state.q = kHome;
   update_pose(sim().state);
 }
 void inject_reflex_after(int n, const std::string& what) {

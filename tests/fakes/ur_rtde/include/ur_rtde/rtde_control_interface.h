@@ -29,7 +29,13 @@ class RTDEControlInterface {
 
   bool servoL(const std::vector<double>& pose, double speed, double acceleration, double time,
               double lookahead_time, double gain);
+  bool servoJ(const std::vector<double>& q, double speed, double acceleration, double time,
+              double lookahead_time, double gain);
   bool servoStop(double a = 10.0);
+  std::vector<double> getInverseKinematics(const std::vector<double>& x,
+                                           const std::vector<double>& qnear = {},
+                                           double max_position_error = 1e-10,
+                                           double max_orientation_error = 1e-10);
   std::chrono::steady_clock::time_point initPeriod();
   void waitPeriod(const std::chrono::steady_clock::time_point& t_cycle_start);
   bool isConnected();
