@@ -5,7 +5,14 @@ test plant, a MuJoCo simulation, a Franka or a UR arm; see ``docs/bridge.md``.
 """
 
 from silri_jax.bridge.bridge import BACKENDS, Bridge
-from silri_jax.bridge.errors import BridgeError, ConnectionLost, ControlFault, SafetyViolation
+from silri_jax.bridge.errors import (
+    BridgeError,
+    ConnectionLost,
+    ControlFault,
+    SafetyViolation,
+    SdkConnectionError,
+    SdkError,
+)
 from silri_jax.bridge.state import BridgeState
 
 __all__ = [
@@ -16,4 +23,6 @@ __all__ = [
     "ConnectionLost",
     "ControlFault",
     "SafetyViolation",
+    "SdkConnectionError",
+    "SdkError",
 ]

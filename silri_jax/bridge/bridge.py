@@ -29,8 +29,8 @@ class Bridge:
         run: ``"lockstep"`` (advance with ``step(n)``, deterministic) or ``"realtime"``
             (a control thread at the backend's rate, started by ``start()`` or ``with``).
         control_mode: who drives the target: ``"policy"``, ``"teleop"`` or ``"shared"``.
-        period_s: tick period; defaults to 1 ms (2 ms for UR, the model's timestep for
-            MuJoCo, which must match it).
+        period_s: tick period; defaults to 1 ms (UR: one RTDE cycle, 2 ms on an e-Series,
+            8 ms on a CB3; MuJoCo: the model's timestep, which it must match).
         gains, limits, mixer, watchdog: keyword settings of ``Gains``, ``SafetyLimits``,
             ``MixerConfig`` and ``WatchdogConfig``.
         q_nominal: nullspace posture (defaults to the first measured joint positions).
@@ -38,7 +38,9 @@ class Bridge:
             steps this very data.
         joints, site, gripper_actuator: MuJoCo names (Panda defaults).
         plant: keyword settings of ``TestPlantConfig``.
-        robot_ip, backend_options: for Franka (``FrankaConfig``) and UR (``URConfig``).
+        robot_ip, backend_options: for Franka (``FrankaConfig``: ``model`` "fr3" or
+            "panda", ...) and UR (``URConfig``: ``model`` "e-series" or "cb3", ``command``
+            "servoL" or "servoJ", ...).
     """
 
     def __init__(
@@ -115,14 +117,16 @@ class Bridge:
             fc = _config.apply(_bridge.FrankaConfig(), backend_options, "franka")
             if robot_ip is not None:
                 fc.robot_ip = robot_ip
+            fc.validate()  # an unknown model fails before connecting
             self._core = _bridge.BridgeCore.create_franka(fc, cfg)
         else:
             if not _bridge.HAVE_UR:
                 raise RuntimeError("this build has no UR backend (ur_rtde was not found)")
-            cfg.period_s = period_s or 0.002
             uc = _config.apply(_bridge.URConfig(), backend_options, "ur")
             if robot_ip is not None:
                 uc.robot_ip = robot_ip
+            # ValueError naming the field for an unknown model or command.
+            cfg.period_s = period_s or 1.0 / uc.resolved_frequency()
             self._core = _bridge.BridgeCore.create_ur(uc, cfg)
 
     # ---- lifecycle ----
@@ -181,6 +185,13 @@ class Bridge:
     def set_safety_limits(self, **values: Any) -> None:
         self._core.set_safety_limits(_config.apply(self._core.safety_limits, values, "limits"))
 
+    def reset(self) -> None:
+        """Starts the commanded target over at the measured pose on the next tick (after
+        the robot or the simulation was moved by other means, e.g. an episode reset), so the
+        next policy target is compared with (and interpolated from) where the arm is.
+        Policy targets sent before are not pursued. Never clears a fault (``recover()``)."""
+        self._core.reset()
+
     # ---- outputs ----
     def mixer_settings(self) -> dict[str, Any]:
         """The mixer's settings, as given at construction."""
@@ -190,6 +201,9 @@ class Bridge:
         return BridgeState.from_raw(self._core.state())
 
     def metrics(self) -> dict[str, float]:
+        """Loop counters: ticks, overruns, box/torque violations (must stay 0), clipped,
+        stale and intervention ticks, ``rejected_targets``, ``joint_limit_ticks``, torque
+        and timing extremes."""
         return dict(self._core.metrics())
 
     def timings(self) -> dict[str, np.ndarray]:

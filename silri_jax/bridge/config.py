@@ -38,7 +38,9 @@ def apply(obj: T, values: Mapping[str, Any] | None, what: str) -> T:
         current = getattr(obj, name)
         if isinstance(current, np.ndarray):
             arr = np.asarray(value, dtype=np.float64)
-            if name not in ("tau_max", "q_nominal") and arr.shape != current.shape:
+            if name not in ("tau_max", "q_min", "q_max", "q_nominal") and (
+                arr.shape != current.shape
+            ):
                 raise ValueError(
                     f"{what}.{name} must have shape {current.shape}, got {arr.shape}"
                 )

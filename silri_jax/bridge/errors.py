@@ -15,7 +15,8 @@ class ControlFault(BridgeError):
     """A fault is latched: the loop is stopping the robot until ``recover()``.
 
     Attributes:
-        fault: the fault's name (``"backend_error"``, ``"non_finite_state"``, ...).
+        fault: the fault's name (``"backend_error"``, ``"non_finite_state"``,
+            ``"joint_limit"``, ``"watchdog_stop"``, ...).
         tick: the control tick at which it latched.
     """
 
@@ -34,3 +35,12 @@ class ConnectionLost(ControlFault):
 
 class SafetyViolation(BridgeError, ValueError):
     """An input was rejected before it reached the loop (NaN, infinity, bad limits)."""
+
+
+class SdkError(BridgeError):
+    """A vendor SDK call outside the control loop failed (e.g. ``franka::Gripper`` raised
+    ``franka::CommandException``); the message is the SDK's."""
+
+
+class SdkConnectionError(SdkError, ConnectionError):
+    """The SDK could not reach the robot or lost its link (``franka::NetworkException``)."""

@@ -17,7 +17,11 @@ class BridgeState:
     ``intervened_ticks`` and ``ticks_since_last_read`` count since the previous
     ``state()`` call, so a 10 Hz env step that reads once per step learns whether the human
     acted at any tick of its window even if the latest tick was not an intervention.
-    Poses: position in metres, quaternion (w, x, y, z).
+    Poses: position in metres, quaternion (w, x, y, z). ``wrench``: the measured external
+    wrench (N, Nm; base frame) where the backend has one (Franka ``O_F_ext_hat_K``, UR TCP
+    force), zeros otherwise. ``rejected_targets``: policy targets rejected so far (non-finite
+    ones at the call, jumps beyond ``max_target_jump_m``/``_rad`` in the loop).
+    ``near_joint_limit``: a joint is inside its limit margin this tick.
     """
 
     time: float
@@ -39,6 +43,9 @@ class BridgeState:
     gripper: float
     fault: str
     fault_message: str
+    wrench: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(6))
+    rejected_targets: int = 0
+    near_joint_limit: bool = False
 
     @property
     def faulted(self) -> bool:
@@ -49,7 +56,7 @@ class BridgeState:
         values = dict(raw)
         values["mode"] = _bridge.Mode(raw["mode"]).name.lower()
         values["fault"] = _FAULT_NAMES[_bridge.Fault(raw["fault"])]
-        for key in ("tick", "intervened_ticks", "ticks_since_last_read"):
+        for key in ("tick", "intervened_ticks", "ticks_since_last_read", "rejected_targets"):
             values[key] = int(raw[key])
         return cls(**values)
 
@@ -60,4 +67,7 @@ _FAULT_NAMES = {
     _bridge.Fault.DISCONNECTED: "disconnected",
     _bridge.Fault.NON_FINITE_STATE: "non_finite_state",
     _bridge.Fault.BACKEND_ERROR: "backend_error",
+    _bridge.Fault.JOINT_LIMIT: "joint_limit",
+    _bridge.Fault.WATCHDOG_STOP: "watchdog_stop",
 }
+FAULT_NAMES = tuple(_FAULT_NAMES.values())

@@ -26,6 +26,8 @@ class Fault:
     DISCONNECTED: ClassVar[Fault]
     NON_FINITE_STATE: ClassVar[Fault]
     BACKEND_ERROR: ClassVar[Fault]
+    JOINT_LIMIT: ClassVar[Fault]
+    WATCHDOG_STOP: ClassVar[Fault]
     name: str
     value: int
     def __init__(self, value: int) -> None: ...
@@ -51,6 +53,13 @@ class SafetyLimits:
     max_ang_speed: float
     max_dtau: float
     tau_max: _Vec
+    q_min: _Vec
+    q_max: _Vec
+    joint_margin: float
+    joint_limit_stiffness: float
+    joint_limit_damping: float
+    max_target_jump_m: float
+    max_target_jump_rad: float
     def __init__(self) -> None: ...
 
 class MixerConfig:
@@ -66,6 +75,7 @@ class WatchdogConfig:
     policy_timeout_s: float
     teleop_timeout_s: float
     backend_timeout_s: float
+    stop_timeout_s: float
     def __init__(self) -> None: ...
 
 class BridgeConfig:
@@ -109,19 +119,55 @@ class MujocoConfig:
 
 class FrankaConfig:
     robot_ip: str
+    model: str  # "fr3" | "panda"
     lowpass_cutoff_hz: float
     max_dtau: float
+    enforce_realtime: bool
     def __init__(self) -> None: ...
+    def validate(self) -> None: ...
+
+class FrankaGripperState:
+    @property
+    def width(self) -> float: ...
+    @property
+    def max_width(self) -> float: ...
+    @property
+    def is_grasped(self) -> bool: ...
+    @property
+    def temperature(self) -> int: ...
+
+class FrankaGripper:
+    """Only in builds with libfranka (``HAVE_FRANKA``)."""
+    def __init__(self, robot_ip: str) -> None: ...
+    def homing(self) -> bool: ...
+    def move(self, width: float, speed: float) -> bool: ...
+    def grasp(
+        self,
+        width: float,
+        speed: float,
+        force: float,
+        epsilon_inner: float = 0.005,
+        epsilon_outer: float = 0.005,
+    ) -> bool: ...
+    def stop(self) -> bool: ...
+    def readOnce(self) -> FrankaGripperState: ...
+    def read(self) -> dict[str, Any]: ...
+    @property
+    def robot_ip(self) -> str: ...
 
 class URConfig:
     robot_ip: str
+    model: str  # "e-series" | "cb3"
+    command: str  # "servoL" | "servoJ"
     frequency: float
     lookahead_time: float
     servo_gain: float
     admittance_mass: _Vec
     wrench_deadband: float
+    max_offset: float
     stale_timeout_s: float
     def __init__(self) -> None: ...
+    def resolved_frequency(self) -> float: ...
 
 class BridgeCore:
     @staticmethod
@@ -139,6 +185,7 @@ class BridgeCore:
     ) -> None: ...
     def set_teleop(self, twist: _ArrayLike, engaged: bool, gripper: float = -1.0) -> None: ...
     def set_mode(self, mode: Mode) -> None: ...
+    def reset(self) -> None: ...
     @property
     def mode(self) -> Mode: ...
     def set_gains(self, gains: Gains) -> None: ...
