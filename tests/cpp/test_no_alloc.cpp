@@ -73,6 +73,58 @@ int main() {
     std::printf("test plant: %ld allocations in 2000 ticks\n", n);
     CHECK(n == 0);
   }
+  // The safety paths: joints inside their margin (repulsion), a rejected jump, the
+  // watchdog stop latching (and the joint-limit fault message) allocate nothing either.
+  {
+    BridgeConfig cfg;
+    cfg.watchdog.policy_timeout_s = 0.05;
+    cfg.watchdog.stop_timeout_s = 0.05;
+    cfg.limits.q_min = VecJ::Constant(6, -1.0);
+    cfg.limits.q_max = VecJ::Constant(6, 1.0);
+    cfg.limits.q_max[0] = 0.33;  // the plant starts 3 cm from it, inside the 5 cm margin
+    cfg.limits.joint_margin = 0.05;
+    TestPlantConfig pc;
+    pc.initial.p = Vec3(0.3, 0.0, 0.3);
+    auto plant = std::make_unique<TestPlant>(pc);
+    TestPlant* tp = plant.get();
+    BridgeCore core(std::move(plant), cfg);
+    core.step(10);
+    Pose far = core.state().ee;
+    far.p.y() += 0.5;
+    core.set_policy_target(far, 0.0);  // a jump: rejected in the loop
+    g_allocs.store(0);
+    g_counting.store(true);
+    core.step(50);
+    g_counting.store(false);
+    long n = g_allocs.load();
+    CHECK(core.state().near_joint_limit);
+    CHECK(core.state().rejected_targets == 1);
+    g_allocs.store(0);
+    g_counting.store(true);
+    // policy_timeout + stop_timeout pass: the watchdog stop latches. tick(), not step(),
+    // which throws FaultError (allocating, outside the tick) once a fault is latched.
+    for (int i = 0; i < 200; ++i) core.tick();
+    g_counting.store(false);
+    CHECK(core.fault() == Fault::kWatchdogStop);
+    n += g_allocs.load();
+    CHECK(core.recover());
+    Pose beyond = tp->pose();
+    beyond.p.x() = 0.4;
+    tp->set_pose(beyond);
+    g_allocs.store(0);
+    g_counting.store(true);
+    for (int i = 0; i < 5; ++i) core.tick();  // joint 1 beyond q_max: JOINT_LIMIT, formatted
+    g_counting.store(false);
+    CHECK(core.fault() == Fault::kJointLimit);
+    n += g_allocs.load();
+    std::printf("safety paths: %ld allocations in 255 ticks\n", n);
+    CHECK(n == 0);
+    g_allocs.store(0);
+    g_counting.store(true);
+    for (int i = 0; i < 50; ++i) core.tick();  // latched: stop command ticks
+    g_counting.store(false);
+    CHECK(g_allocs.load() == 0);
+  }
   {
     char err[1000] = {0};
     const std::string path = std::string(SILRI_TEST_ASSETS) + "/arm7.xml";

@@ -2,7 +2,11 @@
 // admittance under an external wrench, silent stream loss and disconnect detection.
 #include <ur_rtde/fake.h>
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "check.hpp"
 #include "cpp_bridge/bridge_core.hpp"
@@ -83,6 +87,140 @@ int main() {
     CHECK(core.recover());
     CHECK(ur_fake::reconnect_count() >= 2);
     core.step(10);
+    CHECK(core.fault() == Fault::kNone);
+  }
+  // Models and commands: e-Series 500 Hz, CB3 125 Hz; unknown values are refused naming
+  // the field and the choices.
+  {
+    URConfig u;
+    CHECK_NEAR(URBackend::resolve_frequency(u), 500.0, 0.0);
+    u.model = "cb3";
+    CHECK_NEAR(URBackend::resolve_frequency(u), 125.0, 0.0);
+    u.frequency = 250.0;
+    CHECK_NEAR(URBackend::resolve_frequency(u), 250.0, 0.0);
+    u.model = "cb2";
+    bool named = false;
+    try {
+      URBackend::resolve_frequency(u);
+    } catch (const std::invalid_argument& e) {
+      const std::string w = e.what();
+      named = w.find("URConfig.model") != std::string::npos &&
+              w.find("e-series") != std::string::npos && w.find("cb3") != std::string::npos;
+    }
+    CHECK(named);
+    u.model = "e-series";
+    u.command = "movel";
+    named = false;
+    try {
+      URBackend b(u);
+    } catch (const std::invalid_argument& e) {
+      const std::string w = e.what();
+      named = w.find("URConfig.command") != std::string::npos &&
+              w.find("servoL") != std::string::npos && w.find("servoJ") != std::string::npos;
+    }
+    CHECK(named);
+    // A CB3 cycles at 8 ms.
+    ur_fake::reset(home);
+    URConfig cb3;
+    cb3.model = "cb3";
+    URBackend b(cb3);
+    CHECK_NEAR(b.frequency(), 125.0, 0.0);
+    RobotState s0, s1;
+    CHECK(b.read(s0));
+    Command c;
+    c.target.p = Vec3(0.4, 0.1, 0.3);
+    c.target.q = s0.ee.q;
+    CHECK(b.write(c));
+    CHECK(b.read(s1));
+    CHECK_NEAR(s1.stamp_s - s0.stamp_s, 0.008, 1e-12);
+    // UR joint limits default to +-360 degrees.
+    CHECK_NEAR(b.default_q_max()[0], 2.0 * M_PI, 1e-12);
+  }
+  // servoJ: the target goes through getInverseKinematics; no IK solution holds.
+  {
+    ur_fake::reset(home);
+    URConfig u;
+    u.command = "servoJ";
+    auto backend = std::make_unique<URBackend>(u);
+    URBackend* ur = backend.get();
+    BridgeCore core(std::move(backend), loop_cfg());
+    core.step(5);
+    Pose goal = core.state().ee;
+    goal.p += Vec3(0.02, 0.0, -0.01);
+    core.set_policy_target(goal, 0.0);
+    core.step(1000);
+    auto tcp = ur_fake::tcp_pose();
+    CHECK((Vec3(tcp[0], tcp[1], tcp[2]) - goal.p).norm() < 1e-3);
+    CHECK(ur_fake::servoj_count() == 1005);
+    CHECK(ur_fake::servo_count() == 0);
+    CHECK(ur->ik_failures() == 0);
+    ur_fake::set_ik_fails(true);
+    goal.p.x() -= 0.02;
+    core.set_policy_target(goal, 0.0);
+    core.step(500);
+    tcp = ur_fake::tcp_pose();
+    CHECK(ur->ik_failures() == 500);
+    CHECK_NEAR(tcp[0], goal.p.x() + 0.02, 1e-3);  // held at the last solvable target
+    CHECK(core.fault() == Fault::kNone);
+  }
+  // Protective stop: BACKEND_ERROR, servoStop; recovery refused until it is unlocked.
+  {
+    ur_fake::reset(home);
+    BridgeCore core(std::make_unique<URBackend>(URConfig{}), loop_cfg());
+    core.step(5);
+    const int stops = ur_fake::servo_stop_count();
+    ur_fake::set_protective_stop(true);
+    CHECK_THROWS(core.step(3), FaultError);
+    CHECK(core.fault() == Fault::kBackendError);
+    CHECK(std::string(core.state().fault_message).find("protective") != std::string::npos);
+    CHECK(ur_fake::servo_stop_count() > stops);
+    CHECK(!core.recover());
+    ur_fake::set_protective_stop(false);
+    CHECK(core.recover());
+    core.step(5);
+    CHECK(core.fault() == Fault::kNone);
+  }
+  // The link drops mid-run: DISCONNECTED, servoStop, the arm holds where it was.
+  {
+    ur_fake::reset(home);
+    BridgeCore core(std::make_unique<URBackend>(URConfig{}), loop_cfg());
+    core.step(5);
+    Pose goal = core.state().ee;
+    goal.p.x() += 0.05;
+    core.set_policy_target(goal, 0.0);
+    core.step(20);  // moving
+    ur_fake::set_connected(false);
+    const auto before = ur_fake::tcp_pose();
+    const int stops = ur_fake::servo_stop_count();
+    CHECK_THROWS(core.step(1), FaultError);
+    CHECK(core.fault() == Fault::kDisconnected);
+    for (int i = 0; i < 100; ++i) core.tick();
+    CHECK(ur_fake::servo_stop_count() >= stops + 100);
+    CHECK(ur_fake::tcp_pose() == before);
+    CHECK(core.fault() == Fault::kDisconnected);
+  }
+  // Joint margin on a pose backend: the target returns to the last pose with every joint
+  // outside its margin; the measured joint never crosses its limit.
+  {
+    ur_fake::reset(home);
+    BridgeConfig c = loop_cfg();
+    c.limits.q_min = VecJ::Constant(6, -2.0 * M_PI);
+    c.limits.q_max = VecJ::Constant(6, 2.0 * M_PI);
+    c.limits.q_max[0] = 0.43;  // the toy's q = TCP pose: x may not pass 0.43
+    c.limits.joint_margin = 0.01;
+    BridgeCore core(std::make_unique<URBackend>(URConfig{}), c);
+    core.step(5);
+    double max_x = 0.0;
+    for (int k = 0; k < 10; ++k) {
+      Pose goal = core.state().ee;
+      goal.p.x() = std::min(goal.p.x() + 0.05, 0.5);
+      core.set_policy_target(goal, 0.0);
+      core.step(100);
+      max_x = std::max(max_x, ur_fake::tcp_pose()[0]);
+    }
+    CHECK(max_x < 0.43);
+    CHECK(max_x > 0.42);  // it did reach the margin
+    CHECK(core.metrics().joint_limit_ticks > 0);
     CHECK(core.fault() == Fault::kNone);
   }
   TEST_MAIN_END();
