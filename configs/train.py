@@ -238,6 +238,17 @@ def get_config(variant: str = "silri_pick_cube_state") -> ml_collections.ConfigD
     c.runtime = _runtime()
     c.teleop = _teleop()
     c.record = _record()
+    # a real arm, or its rehearsal in simulation: configs/robots/<name>.py (sim_franka,
+    # sim_ur, franka_fr3, franka_panda, ur5e, ur_cb3) or the path of such a file; the env
+    # is then the robot env of silri_jax/robots (docs/robots.md). Empty (the default):
+    # the simulated task env of task.name
+    c.robot = ""
+    # with robot: the work cell's task file, configs/tasks/<name>.py or a path (workspace,
+    # resets, action scales, cameras, reward); empty (the default): task.name's
+    c.cell = ""
+    # with robot: the arm's address, replacing the robot file's (and its gripper's when
+    # on the same host); empty (the default): the file's
+    c.robot_ip = ""
     # placeholder so a resumed run can be pointed at an explicit step (None: latest)
     c.resume_step = config_dict.placeholder(int)
 

@@ -88,7 +88,7 @@ class Learner:
         r = config.runtime
         self.paths = run_paths(config)
         self.seed = int(config.seed)
-        self.env, self.spec, self.agent = build.make_env_and_agent(config, operator=None)
+        self.env, self.spec, self.agent = build.make_spec_and_agent(config)
         self.acfg = build.agent_config(config)
         self.hash = build.config_hash(config)
         self.trainer = Trainer(self.agent, self.spec, self.acfg, int(r.replay_capacity),
@@ -277,7 +277,11 @@ class Learner:
         min_dt = 1.0 / float(r.max_updates_per_s) if r.max_updates_per_s > 0 else 0.0
         last_t = 0.0
         while not self._stop.is_set():
-            if self._want_params.is_set():
+            # A copy is due once asked for and something changed since the last: asked
+            # before training starts, the request waits for the first update, so the first
+            # trained parameters leave at once instead of one push period later.
+            copied = self._host_params[0] if self._host_params is not None else 0
+            if self._want_params.is_set() and self.counts["updates"] > copied:
                 self._want_params.clear()
                 self._host_params = (self.counts["updates"], self.trainer.actor_params())
             self._beta_steps()

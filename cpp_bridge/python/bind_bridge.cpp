@@ -45,6 +45,7 @@ py::dict snapshot_to_dict(const StateSnapshot& s, std::uint64_t intervened,
   d["mode"] = s.mode;
   d["intervention"] = s.intervention;
   d["intervened_ticks"] = intervened;
+  d["intervention_total"] = s.intervention_total;
   d["ticks_since_last_read"] = ticks_since;
   d["policy_stale"] = s.policy_stale;
   d["teleop_stale"] = s.teleop_stale;

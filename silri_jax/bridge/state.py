@@ -22,6 +22,8 @@ class BridgeState:
     force), zeros otherwise. ``rejected_targets``: policy targets rejected so far (non-finite
     ones at the call, jumps beyond ``max_target_jump_m``/``_rad`` in the loop).
     ``near_joint_limit``: a joint is inside its limit margin this tick.
+    ``intervention_total``: ticks the human drove since the loop started; unlike
+    ``intervened_ticks`` it does not depend on who else read the state in between.
     """
 
     time: float
@@ -46,6 +48,7 @@ class BridgeState:
     wrench: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(6))
     rejected_targets: int = 0
     near_joint_limit: bool = False
+    intervention_total: int = 0
 
     @property
     def faulted(self) -> bool:
@@ -56,7 +59,8 @@ class BridgeState:
         values = dict(raw)
         values["mode"] = _bridge.Mode(raw["mode"]).name.lower()
         values["fault"] = _FAULT_NAMES[_bridge.Fault(raw["fault"])]
-        for key in ("tick", "intervened_ticks", "ticks_since_last_read", "rejected_targets"):
+        for key in ("tick", "intervened_ticks", "ticks_since_last_read", "rejected_targets",
+                    "intervention_total"):
             values[key] = int(raw[key])
         return cls(**values)
 

@@ -84,6 +84,7 @@ class TeleopPump:
         self.segment = -1
         self.intervened = False
         self.last: Sample | None = None
+        self._continue = False  # a "continue" event not yet taken (take_continue)
 
     def begin_step(self) -> None:
         """Starts collecting one env step's events and intervention flag."""
@@ -97,6 +98,8 @@ class TeleopPump:
         gate = self.gate.update(sample)
         self.last = sample
         self.events.extend(sample.events)
+        if "continue" in sample.events:
+            self._continue = True
         self.problem = "" if sample.healthy else (sample.problem or
                                                   f"{sample.device} is not healthy")
         engaged = bool(gate.intervening and sample.healthy)
@@ -110,6 +113,13 @@ class TeleopPump:
             self.intervened = True
             self.segment = gate.segment
         return sample
+
+
+    def take_continue(self) -> bool:
+        """Whether the operator said "continue" since the last call (a reset waiting for
+        the person to reset the scene)."""
+        seen, self._continue = self._continue, False
+        return seen
 
 
 class PumpThread:
@@ -198,6 +208,11 @@ class TeleopIntervention(gym.Wrapper):
                     "the bridge's mixer must have require_button and hold_when_engaged set "
                     f"for a teleop device (the gate decides who is in control): {mixer}")
         self.pump = TeleopPump(device, gate, bridge, lin, ang, fractions)
+        # A bridge on its own real-time loop gets the human's command from a thread at the
+        # device's rate; a lockstep one polls the pump between its ticks.
+        self.realtime = bool(getattr(self._controller, "realtime", False)) and \
+            bridge is not None
+        self._pump_thread: PumpThread | None = None
         self.has_bridge = bridge is not None
         self._bridge = bridge
         self._speeds = (lin, ang)
@@ -215,8 +230,24 @@ class TeleopIntervention(gym.Wrapper):
         cfg = self._attr("config", None)
         return float(getattr(cfg, "control_hz", 10.0) or 10.0)
 
+    def operator_continue(self) -> bool:
+        """Polled by a reset waiting for the operator: whether they said "continue"."""
+        if self._pump_thread is not None:
+            self._pump_thread.check()
+        else:
+            self.pump(getattr(self._controller, "sim_time", None))
+        return self.pump.take_continue()
+
+    def close(self) -> None:
+        if self._pump_thread is not None:
+            thread, self._pump_thread = self._pump_thread, None
+            thread.stop()
+        super().close()
+
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):  # type: ignore[override]
+        if self.realtime and self._pump_thread is None:
+            self._pump_thread = PumpThread(self.pump).start()
         obs, info = self.env.reset(seed=seed, options=options)
         if hasattr(self.device, "reset"):
             # Same seed rule as InterventionWrapper: a run repeats exactly.
@@ -239,13 +270,19 @@ class TeleopIntervention(gym.Wrapper):
         pos0, quat0 = self.env.get_wrapper_attr("current_pose")()
         before = self._bridge.state()  # also restarts the bridge's per-read tick counts
         self.pump.begin_step()
-        self._controller.teleop_source = self.pump
-        try:
+        if self._pump_thread is not None:
+            self._pump_thread.check()
             obs, reward, terminated, truncated, info = self.env.step(action)
-        finally:
-            self._controller.teleop_source = None
+        else:
+            self._controller.teleop_source = self.pump
+            try:
+                obs, reward, terminated, truncated, info = self.env.step(action)
+            finally:
+                self._controller.teleop_source = None
         after = self._bridge.state()
-        intervened = after.intervened_ticks > 0
+        # Totals, not per-read counts: the env may read the state itself during its step.
+        intervened = after.intervened_ticks > 0 or \
+            after.intervention_total > before.intervention_total
         info["is_intervention"] = bool(intervened)
         if intervened:
             a = self.env.get_wrapper_attr("action_from_target")(

@@ -193,6 +193,8 @@ class GripperWorker(Gripper):
         self._t_reading = 0.0
         self._fault = ""
         self._recover: _RecoverRequest | None = None
+        self._refresh = False  # refresh() asked for a reading now
+        self._readings = 0  # readings stored so far (refresh() waits for the next)
         self._stopping = False
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -236,7 +238,7 @@ class GripperWorker(Gripper):
             if self._fault:
                 return
             self._pending = None if g == self._last_sent else g
-            self._cv.notify()
+            self._cv.notify_all()
 
     def state(self) -> GripperState:
         """The latest polled state (no I/O); ``busy`` also counts a waiting command."""
@@ -247,6 +249,29 @@ class GripperWorker(Gripper):
                 busy=r.busy or self._pending is not None, fault=self._fault,
                 t_host=self._t_reading,
                 command=specs.GRIPPER_STAY if self._last_sent is None else self._last_sent)
+
+    def refresh(self, timeout_s: float = 1.0) -> GripperState:
+        """Has the worker send what is pending (when its refractory time allows) and read
+        the gripper now, and waits for that reading.
+
+        For a lockstep rehearsal, whose simulated time jumps by a whole control period per
+        step: the step then observes the gripper at its own simulated time, so runs repeat
+        whatever the machine's speed. A real arm's step never calls it (it would wait on
+        I/O); there ``state()`` returns the latest poll at once.
+        """
+        with self._cv:
+            if self._closed or self._thread is None:
+                raise GripperError(f"{self.name}: refresh() needs a started, open worker")
+            target = self._readings + 1
+            self._refresh = True
+            self._cv.notify_all()
+            end = time.monotonic() + float(timeout_s)
+            while self._readings < target and not self._fault:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise GripperError(f"{self.name}: no reading within {timeout_s:g} s")
+                self._cv.wait(left)
+        return self.state()
 
     def recover(self, timeout_s: float | None = None) -> GripperState:
         """Reconnects and re-activates the gripper on the worker thread, then clears the
@@ -259,7 +284,7 @@ class GripperWorker(Gripper):
                         self.name, self._fault or "none")
             request = _RecoverRequest()
             self._recover = request
-            self._cv.notify()
+            self._cv.notify_all()
         if not request.done.wait(timeout_s):
             raise GripperError(f"{self.name}: recovery did not finish within {timeout_s} s; "
                                "state().fault will say how it ended")
@@ -275,7 +300,7 @@ class GripperWorker(Gripper):
             if self._closed:
                 return
             self._closed = self._stopping = True
-            self._cv.notify()
+            self._cv.notify_all()
         if self._thread is not None:
             self._thread.join()
         try:
@@ -306,7 +331,7 @@ class GripperWorker(Gripper):
                         send, self._pending = self._pending, None
                         self._last_sent = send
                         break
-                    if now >= next_poll:
+                    if now >= next_poll or self._refresh:
                         break
                     wait = next_poll - now
                     if self._pending is not None:
@@ -330,6 +355,9 @@ class GripperWorker(Gripper):
                 continue
             with self._cv:
                 self._reading, self._t_reading = reading, self._clock()
+                self._refresh = False
+                self._readings += 1
+                self._cv.notify_all()
             next_poll = self._clock() + self.poll_s
 
     def _set_fault(self, e: BaseException) -> None:

@@ -122,7 +122,12 @@ def make_env(config: ml_collections.ConfigDict, operator: Any | None = None,
              device: Any | None = None) -> Any:
     """The task env, wrapped so ``operator`` can take over (None: it never does), or, with
     a teleop ``device`` (``make_teleop_device``), so the device takes over through the
-    bridge's mixer (``silri_jax.envs.teleop_intervention``)."""
+    bridge's mixer (``silri_jax.envs.teleop_intervention``). With ``config.robot`` set,
+    the robot env of ``silri_jax.robots`` (a real arm or its rehearsal)."""
+    if str(config.get("robot", "")):
+        from silri_jax.robots.factory import make_robot_env
+
+        return make_robot_env(config, operator, device)
     if device is None:
         return envs.make(config.task.name, sim_config(config), operator=operator)
     from silri_jax.envs.teleop_intervention import TeleopIntervention
@@ -205,6 +210,18 @@ def make_env_and_agent(config: ml_collections.ConfigDict, operator: Any | None =
     return env, spec, make_agent(agent_config(config), spec)
 
 
+def make_spec_and_agent(config: ml_collections.ConfigDict) -> tuple[Any, EnvSpec, Agent]:
+    """What the learner needs: the spec and the agent, with an env only where building
+    one touches no hardware (a real arm's spec comes from its config files; its env is
+    then None: the learner never drives the robot)."""
+    from silri_jax.robots.factory import is_real, spec_from_config
+
+    if is_real(config):
+        spec = spec_from_config(config)
+        return None, spec, make_agent(agent_config(config), spec)
+    return make_env_and_agent(config)
+
+
 # ---------------------------------------------------------------------------- checks
 def check_names(fields: Mapping[str, Any]) -> None:
     """Checks ``{flag name: value}`` of fields named ``...algo``, ``...name`` (the task),
@@ -283,10 +300,34 @@ def validate(config: ml_collections.ConfigDict) -> None:
         raise ValueError("config.agent.algo='bc' trains on the demonstrations only: set "
                          "config.demos.num > 0 or config.demos.path")
     _check_external_task(config)
+    if str(config.get("robot", "")):
+        _check_robot(config)
     if "teleop" in config:
         validate_teleop(config)
     if not r.run_dir:
         raise ValueError("config.runtime.run_dir must name a directory")
+
+
+def _check_robot(config: ml_collections.ConfigDict) -> None:
+    """The robot and cell files load and fit together; a real arm's run fits it."""
+    from silri_jax.robots.factory import resolve
+
+    robot, cell = resolve(config)
+    real = str(robot.backend) != "mujoco"
+    if real and int(config.demos.num) > 0 and not config.demos.path:
+        raise ValueError(
+            "config.demos.num > 0 records demonstrations with the simulated operator, which "
+            f"cannot drive a real {robot.backend} arm: record them with python -m "
+            "silri_jax.record and set config.demos.path (or config.demos.num=0)")
+    if real and float(config.runtime.updates_per_env_step) > 0:
+        raise ValueError(
+            f"config.runtime.updates_per_env_step={config.runtime.updates_per_env_step}: "
+            "a real arm must not pause mid-motion waiting for the learner; set it to 0")
+    if real and str(config.teleop.device) in ("", "operator"):
+        raise ValueError(
+            f"config.teleop.device={config.teleop.device!r}: a real arm takes a human's "
+            "device (spacemouse, gamepad, keyboard, ...), not the simulated operator")
+    del cell
 
 
 def validate_sync(config: ml_collections.ConfigDict) -> None:

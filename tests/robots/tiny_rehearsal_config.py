@@ -1,0 +1,38 @@
+"""The rehearsal process test's config: ``configs/train.py:silri_pick_cube_pixels`` on
+``--config.robot=sim_franka`` (the robot env on the bridge's MuJoCo backend, two
+MuJoCo-rendered cameras, the simulated gripper on its worker) with tiny networks and
+batches, one demo and short episodes, so learner + actor + evaluation run end to end in
+about a minute on 2 cores.
+
+Loaded as ``--config=tests/robots/tiny_rehearsal_config.py`` (run_dir, address, budget
+and robot are set per test).
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from silri_jax import config_files
+
+
+def get_config() -> ml_collections.ConfigDict:
+    c = config_files.train_config("silri_pick_cube_pixels")
+    c.variant = "tiny_rehearsal"
+    c.robot = "sim_franka"
+    c.demos.num = 1
+    c.demos.profile = "expert"
+    c.task.operator_profile = "skilled"
+    c.agent.hidden_dims = (32, 32)
+    c.agent.batch_size = 8
+    c.agent.utd = 1
+    c.agent.pretrain_steps = 2
+    c.runtime.replay_capacity = 2_000
+    c.runtime.start_training_after = 16
+    c.runtime.updates_per_env_step = 0.25
+    c.runtime.pacing_slack_steps = 4
+    c.runtime.push_period_s = 0.5
+    c.runtime.checkpoint_every_updates = 0
+    c.runtime.log_every_s = 1.0
+    c.runtime.first_params_timeout_s = 300.0
+    c.runtime.eval_episodes = 1
+    return c
