@@ -119,9 +119,19 @@ class RealtimeArm(_ArmBase):
     def sim_time(self) -> float:
         return self._clock() - self._t0
 
-    def start(self) -> None:
+    def start(self, timeout_s: float = 5.0) -> None:
+        """Starts the loop and waits for its first published state (a pose read before
+        that would be zeros)."""
         if not self.bridge.running:
             self.bridge.start()
+        end = self._clock() + timeout_s
+        while self.bridge.state().tick == 0:
+            self.check()
+            if self._clock() > end:
+                raise ArmError(f"the {getattr(self.bridge, 'backend', '')} arm's control "
+                               f"loop published no state within {timeout_s:g} s of "
+                               "starting; check its connection")
+            self._sleep(0.002)
 
     def restart_clock(self) -> None:
         """The next ``advance`` measures its period from now (after a reset)."""

@@ -82,6 +82,9 @@ def robot_config() -> ml_collections.ConfigDict:
     r.backend_options = ml_collections.ConfigDict()
     # the gripper (silri_jax/grippers/config.py)
     r.gripper = gripper_config()
+    # a misspelled field in a robot file is an error, not a new, silently unused one
+    r.lock()
+    r.backend_options.unlock()
     return r
 
 
@@ -141,6 +144,8 @@ def cell_config() -> ml_collections.ConfigDict:
     # cameras by name (silri_jax/cameras/config.py); empty = proprioception only.
     # Default none
     c.cameras = cameras_section()
+    c.lock()
+    c.cameras.unlock()  # a section of named cameras: names are the file's to choose
     return c
 
 

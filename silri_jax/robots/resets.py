@@ -29,6 +29,9 @@ import numpy as np
 from silri_jax.envs import rotations
 
 PHASES = ("lift", "scene", "approach", "compliance", "wait", "done")
+# a move ends inside its tolerance and nearly at rest, so it does not coast out of it
+SETTLED_M_S = 0.02
+SETTLED_RAD_S = 0.1
 
 
 class ResetError(RuntimeError):
@@ -102,7 +105,8 @@ def waypoint(pos: np.ndarray, quat: np.ndarray, goal_pos: np.ndarray, goal_quat:
 def move_to(arm: Any, pos: np.ndarray, quat: np.ndarray, s: ResetSettings, period_s: float,
             phase: str, gripper: float = -1.0) -> float:
     """Walks the commanded target to the goal in waypoints (``max_step_m`` /
-    ``max_step_rad`` per period) and advances by control periods until the arm is there;
+    ``max_step_rad`` per period) and advances by control periods until the arm is there
+    (within tolerance, and slower than ``SETTLED_M_S`` / ``SETTLED_RAD_S``);
     returns the time it took (the arm's clock). Raises ``ResetError`` after ``timeout_s``."""
     t0 = arm.sim_time
     cmd_p, cmd_q = arm.current_pose()
@@ -114,7 +118,10 @@ def move_to(arm: Any, pos: np.ndarray, quat: np.ndarray, s: ResetSettings, perio
         arm.advance(period_s)
         arm.check()
         lin, ang = pose_error(arm, pos, quat)
-        if lin <= s.tolerance_m and ang <= s.tolerance_rad:
+        twist = np.asarray(arm.state().ee_twist, np.float64)
+        settled = np.linalg.norm(twist[:3]) <= SETTLED_M_S and \
+            np.linalg.norm(twist[3:]) <= SETTLED_RAD_S
+        if lin <= s.tolerance_m and ang <= s.tolerance_rad and settled:
             return arm.sim_time - t0
         if arm.sim_time - t0 > s.timeout_s:
             raise ResetError(f"reset {phase}: the arm is still {lin * 1000:.1f} mm and "
@@ -143,6 +150,8 @@ class ResetSequence:
         self.scene, self.open_gripper = scene, open_gripper
         self.operator_continue = operator_continue
         self.phase = "done"
+        # the pose the last approach went to (this episode's randomised start)
+        self.last_goal: tuple[np.ndarray, np.ndarray] | None = None
 
     def start_pose(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """The reset pose with this episode's random offset, inside the workspace."""
@@ -169,6 +178,7 @@ class ResetSequence:
         if self.open_gripper is not None:
             self.open_gripper()
         pos, quat = self.start_pose(rng)
+        self.last_goal = (pos, quat)
         took["approach"] = move_to(arm, pos, quat, s, self.period_s, "approach", 1.0)
         self.phase = "compliance"
         arm.set_gains(**s.episode_gains)

@@ -28,9 +28,11 @@ def get_config() -> ml_collections.ConfigDict:
     c.agent.pretrain_steps = 2
     c.runtime.replay_capacity = 2_000
     c.runtime.start_training_after = 16
-    # paced with a small slack: the actor must wait for updates, so it sees new parameters
-    c.runtime.updates_per_env_step = 0.25
-    c.runtime.pacing_slack_steps = 4
+    # paced with a small slack, one update per step: the actor must wait for updates
+    # through the whole trained part of the run, so newer parameters reach it even on a
+    # loaded machine
+    c.runtime.updates_per_env_step = 1.0
+    c.runtime.pacing_slack_steps = 2
     c.runtime.push_period_s = 0.5
     c.runtime.checkpoint_every_updates = 0
     c.runtime.log_every_s = 1.0
