@@ -22,7 +22,9 @@ observation is read. Observation keys (all float32, scaled to about [-1, 1]):
 
 Faults never pass silently: an arm fault (lost connection, reflex, watchdog stop) ends the
 episode as truncated with ``info["robot_fault"]`` naming it (the arm holds, then stops;
-the next reset raises until ``recover()`` is called); a camera frame older than its
+the next reset waits for the operator's ``continue`` on the teleop device and then
+recovers, or raises without a device until ``recover()`` is called); a camera frame
+older than its
 ``max_age_s`` is refused, and the episode ends as truncated with ``info["stale_cameras"]``.
 """
 
@@ -133,8 +135,7 @@ class RobotEnv(gym.Env):
             self._rng = np.random.default_rng(seed)
         super().reset(seed=seed)
         if self.fault:
-            raise ArmError(f"the arm faulted in the last episode ({self.fault}); it holds "
-                           "until recovered: call recover() (logged), then reset")
+            self._recover_with_operator()
         if self.scene is not None and not self.scene.placed:
             self.scene.place_arm()
         if hasattr(self.arm, "restart_clock"):
@@ -206,6 +207,22 @@ class RobotEnv(gym.Env):
         if ok or not self.arm.state().faulted:
             self.fault = ""
         return not self.fault
+
+    def _recover_with_operator(self, poll_s: float = 0.05) -> None:
+        """After a fault: with a teleop device, waits for the person's ``continue`` (they
+        have checked the robot) and then recovers, logged; without one, raises."""
+        wait = self.resets.operator_continue
+        if wait is None:
+            raise ArmError(f"the arm faulted in the last episode ({self.fault}); it holds "
+                           "until recovered: call recover() (logged), then reset")
+        log.warning("the arm faulted (%s): check the robot, then press continue on the "
+                    "teleop device to recover it", self.fault)
+        import time
+
+        while not wait():
+            time.sleep(poll_s)
+        if not self.recover():
+            raise ArmError(f"the arm did not recover from: {self.fault}")
 
     def gripper_width(self) -> float:
         if self.gripper is None:

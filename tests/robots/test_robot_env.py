@@ -124,6 +124,29 @@ def test_a_fault_truncates_the_episode_and_is_never_cleared_without_recover():
     env.close()
 
 
+def test_after_a_fault_the_next_reset_recovers_only_on_the_operators_continue():
+    from silri_jax.bridge.errors import ControlFault
+
+    presses = iter([False, False, True])
+    asked = []
+
+    def operator_continue() -> bool:
+        asked.append(env.arm.state().faulted)
+        return next(presses)
+
+    env = _sim_env(operator_continue=operator_continue)
+    env.reset(seed=0)
+    with pytest.raises(ControlFault):
+        env.arm.advance(4.0)  # a hung policy: the watchdog holds, then stops the arm
+    pose = np.concatenate(env.current_pose())
+    _, _, _, truncated, info = env.step({"pose": pose, "gripper": 1})
+    assert truncated and info["robot_fault"]
+    env.reset(seed=1)
+    assert asked == [True, True, True], "faulted until the person pressed continue"
+    assert not env.arm.state().faulted and not env.fault
+    env.close()
+
+
 def test_a_non_finite_or_malformed_action_is_refused_before_the_arm():
     env = _sim_env()
     env.reset(seed=0)
