@@ -5,6 +5,7 @@ bridge (real backend on its own real-time thread, or the MuJoCo backend in locks
 a gripper worker, a camera rig, resets as a state machine, and the shared action and
 intervention wrappers. ``config`` holds the robot and work-cell schemas. docs/robots.md
 walks through a first session.
+``python -m silri_jax.robots``: set-up tools (infer-limits, record-pose, crop, rt-check).
 """
 
 from silri_jax.robots.arm import ArmError, LockstepArm, RealtimeArm
