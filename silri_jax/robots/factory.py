@@ -136,8 +136,7 @@ def make_robot_env(config: ml_collections.ConfigDict, operator: Any | None = Non
                                             model=scene.model, data=scene.data,
                                             lock=scene.lock)
         else:
-            arm = RealtimeArm(_real_bridge(robot, settings))
-            arm.start()
+            arm = _real_arm(robot, settings)
             if has_gripper:
                 from silri_jax.grippers.config import make_gripper
 
@@ -202,17 +201,30 @@ def _sim_gripper(robot: Any, scene: Any, arm: LockstepArm) -> Any:
                          poll_s=float(g.poll_s), clock=clock).start()
 
 
-def _real_bridge(robot: Any, settings: dict[str, Any]) -> Any:
-    """The real arm's bridge, running its own loop; the SDK's connection error (naming the
-    address) is raised with what to check."""
+def _real_arm(robot: Any, settings: dict[str, Any]) -> RealtimeArm:
+    """The real arm's bridge, started on its own loop. An arm that cannot be reached
+    raises ``ConnectionError`` naming the address and what to check."""
     from silri_jax.bridge import Bridge
+    from silri_jax.cpp_bridge import _bridge
 
+    built = {"franka": _bridge.HAVE_FRANKA, "ur": _bridge.HAVE_UR}[str(robot.backend)]
+    if not built:
+        sdk = {"franka": "libfranka", "ur": "ur_rtde"}[str(robot.backend)]
+        raise RuntimeError(f"this build of the bridge has no {robot.backend} backend: {sdk} "
+                           f"was not found when it was built; install {sdk} and rebuild "
+                           "(pip install -e .), see docs/bridge.md")
     options: dict[str, Any] = {**robot.backend_options.to_dict(), "model": str(robot.model)}
     period = float(robot.loop_period_s) or None
+    bridge = None
     try:
-        return Bridge(str(robot.backend), run="realtime", robot_ip=str(robot.robot_ip),
-                      backend_options=options, period_s=period, **settings)
+        bridge = Bridge(str(robot.backend), run="realtime", robot_ip=str(robot.robot_ip),
+                        backend_options=options, period_s=period, **settings)
+        arm = RealtimeArm(bridge)
+        arm.start()
+        return arm
     except (ConnectionError, OSError, RuntimeError) as e:
+        if bridge is not None:
+            bridge.close()
         hint = ("is the arm powered, FCI enabled in Desk, the brakes released, and this "
                 "machine on its network?" if robot.backend == "franka" else
                 "is the controller powered, in remote control, and reachable?")
