@@ -43,6 +43,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from silri_jax.robots.arm import ArmError
 from silri_jax.runtime import procs, setup
 from silri_jax.runtime.pacing import Pacer
 from silri_jax.runtime.spool import ActorSpool, Recovered
@@ -210,14 +211,22 @@ class Actor:
         # first new one, recovered or acked) and takes only the rest of its share.
         taken_before = self.first_new_seq - 1
         steps_done, episodes, swaps = taken_before, 0, 0
+        robot_fault = ""
         # A fresh actor starts at seq 1 (offset 0); a restarted one skips past every reset
         # seed its predecessors could have used (at most one episode per transition).
         seed_offset = self.first_new_seq - 1
         t_start = time.time()
         while not self._stop.is_set() and (not self.budget or steps_done < self.budget):
             eid = self.index * EPISODE_ID_STRIDE + self.next_seq
-            obs, _ = self.env.reset(seed=SEED_STRIDE * (self.index + 1) + self.seed * 100_000
-                                    + seed_offset + episodes)
+            try:
+                obs, _ = self.env.reset(seed=SEED_STRIDE * (self.index + 1)
+                                        + self.seed * 100_000 + seed_offset + episodes)
+            except ArmError as e:
+                # A faulted real arm with no device to confirm recovery: stop collecting,
+                # deliver what was collected, and say why (restart after checking it).
+                robot_fault = str(e)
+                log.error("actor %s stops: %s", self.actor_id, e)
+                break
             ep = {"len": 0, "ret": 0.0, "interv": 0, "ages": [], "versions": {version},
                   "t0": time.time(), "paced": 0.0}
             done, info = False, {}
@@ -305,7 +314,7 @@ class Actor:
                "episodes": episodes, "param_swaps": swaps, "flushed": flushed,
                "wall_s": time.time() - t_start, "last_seq": self.next_seq - 1,
                "pacing_wait_s": self.pacer.waited_s, "paced_steps": self.pacer.waits,
-               "recovered": self.recovered,
+               "recovered": self.recovered, "robot_fault": robot_fault,
                "spooled_unacked": self.next_seq - 1 - self.client.acked_seq
                if self.spool is not None else 0}
         self.close()
@@ -400,7 +409,13 @@ def main(argv: list[str]) -> None:
         return
     actor = Actor(config, _ACTOR_ID.value, trace_path=_TRACE.value)
     procs.handle_stop_signals(lambda _name: actor.stop(), SHUTDOWN_STACK_DUMP_S)
-    print(json.dumps(actor.run()), flush=True)
+    done = actor.run()
+    print(json.dumps(done), flush=True)
+    if done["robot_fault"]:
+        sys.stderr.write(f"silri_jax.actor: {done['robot_fault']} (everything collected was "
+                         "delivered or is in the spool; restart the actor after checking "
+                         "the robot)\n")
+        sys.exit(3)
     sys.exit(0)
 
 
