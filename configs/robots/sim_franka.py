@@ -2,8 +2,8 @@
 
 What a Franka session runs, with three stand-ins: the MuJoCo backend for libfranka, the
 simulated fingers (on a gripper worker, like the Franka Hand) for ``franka::Gripper``, and
-MuJoCo renders for the cameras. Gains follow the simulated tasks' impedance (HIL-SERL's
-Franka settings with the simulator's error clip). Select with
+MuJoCo renders for the cameras. Gains are the robot schema's defaults, the simulated
+tasks' bridge gains (HIL-SERL's Franka stiffness, a 1 cm / 0.05 rad error clip). Select with
 ``--config.robot=sim_franka``; every field is documented in silri_jax/robots/config.py.
 """
 
@@ -19,7 +19,5 @@ def get_config() -> ml_collections.ConfigDict:
     r.backend = "mujoco"
     r.model = "panda"
     r.run = "lockstep"
-    r.error_clip_pos_m = 0.02
-    r.error_clip_rot_rad = 0.10
     r.gripper.kind = "sim"
     return r

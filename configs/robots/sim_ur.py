@@ -21,8 +21,6 @@ def get_config() -> ml_collections.ConfigDict:
     r.run = "lockstep"
     r.stiffness_pos_n_m = 3000.0
     r.stiffness_rot_nm_rad = 200.0
-    r.error_clip_pos_m = 0.02
-    r.error_clip_rot_rad = 0.10
     r.max_lin_speed_m_s = 0.35
     r.max_ang_speed_rad_s = 1.5
     r.gripper.kind = "sim"

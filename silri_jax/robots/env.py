@@ -163,6 +163,7 @@ class RobotEnv(gym.Env):
             self._fraction = _FRACTION[g]
         info: dict[str, Any] = {}
         truncated = False
+        human_before = int(getattr(self.arm.state(), "intervention_total", 0))
         try:
             self.arm.set_target(pose[:3], pose[3:], self._fraction if self.has_gripper else -1.0)
             self.arm.advance(self.period_s)
@@ -174,7 +175,7 @@ class RobotEnv(gym.Env):
             log.error("robot fault: %s", e)
         self._steps += 1
         if self.has_gripper and not truncated:
-            self._forward_gripper()
+            self._forward_gripper(human_before)
         obs, stale = self._observe()
         if stale:
             info["stale_cameras"] = stale
@@ -256,16 +257,16 @@ class RobotEnv(gym.Env):
         self._send_gripper(specs.GRIPPER_OPEN)
         self._fraction = 1.0
 
-    def _forward_gripper(self) -> None:
-        """The gripper command the bridge applied this step (the policy's, or the human's
-        through the mixer) to the worker, as open or close."""
-        applied = float(self.arm.state().gripper)
-        if applied < 0:
-            return
-        g = specs.GRIPPER_OPEN if applied >= 0.5 else specs.GRIPPER_CLOSE
-        # What was applied is what the next set-point carries: the human's close outlasts
-        # the takeover until someone commands otherwise.
-        self._fraction = _FRACTION[g]
+    def _forward_gripper(self, human_before: int) -> None:
+        """The step's gripper command to the worker, as open or close: the policy's own,
+        or, when the human drove during the step, what the bridge applied (their command
+        through the mixer), which the next set-points then carry, so a human's close
+        outlasts the takeover until someone commands otherwise."""
+        g = specs.GRIPPER_OPEN if self._fraction >= 0.5 else specs.GRIPPER_CLOSE
+        s = self.arm.state()
+        if int(getattr(s, "intervention_total", 0)) > human_before and float(s.gripper) >= 0:
+            g = specs.GRIPPER_OPEN if float(s.gripper) >= 0.5 else specs.GRIPPER_CLOSE
+            self._fraction = _FRACTION[g]
         if g != self._forwarded:
             self._send_gripper(g)
 

@@ -6,8 +6,8 @@
       -> gripper  (a ``GripperWorker``: Franka Hand, Robotiq, or the simulated fingers)
       -> cameras  (a ``CameraRig``: OpenCV/RealSense, or MuJoCo renders of the same names)
       -> RobotEnv -> WorkspaceClip -> EEDeltaAction -> TimeLimit -> (OperatorReward)
-      -> TeleopIntervention (a device, through the bridge's mixer) or
-         InterventionWrapper (the simulated operator, replacing the policy's action)
+      -> TeleopIntervention (a device, or the simulated operator behind the device
+         interface, through the bridge's mixer)
 
 A rehearsal builds exactly what a real session builds except the three stand-ins above:
 the same env classes, wrappers, configs and command. A real backend's camera entries
@@ -104,9 +104,9 @@ def make_robot_env(config: ml_collections.ConfigDict, operator: Any | None = Non
                    device: Any | None = None) -> Any:
     """The wrapped robot env of ``config`` (see the module docstring).
 
-    ``operator``: a simulated operator, replacing the policy's action when it takes over;
-    ``device``: a teleop device, driving through the bridge's mixer (wins over
-    ``operator``).
+    ``operator``: a simulated operator, standing in for the person behind the device
+    interface; ``device``: a teleop device (wins over ``operator``). Either drives
+    through the bridge's mixer.
     Raises a ``ValueError`` naming the field for a config mistake, and the backend's
     connection error (naming the address and what to check) for an unreachable arm,
     gripper or camera.
@@ -161,11 +161,14 @@ def make_robot_env(config: ml_collections.ConfigDict, operator: Any | None = Non
         from silri_jax.robots.operator_reward import OperatorReward
 
         env = OperatorReward(env, float(cell.success_reward))
+    if device is None and operator is not None:
+        # The simulated operator stands in for the person behind the device interface:
+        # its takeovers reach the arm through the bridge's mixer, as a hand's would.
+        from silri_jax.operators.device import OperatorDevice
+
+        device = OperatorDevice(operator, str(cell.action_mode))
     if device is None:
-        # The simulated operator replaces the policy's action once per step, as in the
-        # simulated tasks; a device (teleop.device, "operator" included) drives through
-        # the bridge's mixer instead, as a person does.
-        return wrappers.InterventionWrapper(env, operator)
+        return wrappers.InterventionWrapper(env, None)
     from silri_jax.envs.teleop_intervention import TeleopIntervention
     from silri_jax.teleop.intervention import InterventionGate
 
