@@ -56,7 +56,7 @@ def threshold_at_fpr(probs: np.ndarray, labels: np.ndarray, target_fpr: float) -
     neg = np.sort(np.asarray(probs)[np.asarray(labels) == 0])[::-1]
     if len(neg) == 0:
         return 0.5
-    allowed = int(math.floor(target_fpr * len(neg) + 1e-9))
+    allowed = math.floor(target_fpr * len(neg) + 1e-9)
     if allowed >= len(neg):
         return 0.0
     return float(neg[allowed])

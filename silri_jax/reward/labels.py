@@ -191,7 +191,7 @@ class BalancedSampler:
         """(frame indices, labels float32) of one batch."""
         n_pos = batch_size // 2
         n_neg = batch_size - n_pos
-        n_near = int(round(self.near_fraction * n_neg))
+        n_near = round(self.near_fraction * n_neg)
         idx = np.concatenate([
             self.rng.choice(self.pos, n_pos),
             self.rng.choice(self.near, n_near) if n_near else np.zeros(0, np.int64),

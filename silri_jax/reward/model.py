@@ -111,8 +111,9 @@ class RewardModel:
             trainable: Params = {}
             frozen: Params = {"backbone": backbone}
         else:
-            # one conv net per camera, each starting from the same weights
-            trainable = {"backbone": {k: backbone for k in self.prep.keys}}
+            # one conv net per camera (named by camera: parameter paths are '/'-joined in
+            # the model file), each starting from the same weights
+            trainable = {"backbone": {c: backbone for c in self.prep.cameras}}
             frozen = {}
         feats = self.features({"trainable": trainable, "frozen": frozen},
                               self.example_images())
@@ -135,8 +136,9 @@ class RewardModel:
             fmap = self.backbone.apply({"params": params["frozen"]["backbone"]}, stacked)
             fmap = jax.lax.stop_gradient(fmap)
             return dict(zip(keys, jnp.split(fmap, len(keys), axis=0), strict=True))
-        return {k: self.backbone.apply({"params": params["trainable"]["backbone"][k]},
-                                       images[k]) for k in keys}
+        return {k: self.backbone.apply({"params": params["trainable"]["backbone"][c]},
+                                       images[k])
+                for c, k in zip(self.prep.cameras, keys, strict=True)}
 
     def logits(self, params: Params, images: Mapping[str, jax.Array], train: bool = False,
                dropout_key: jax.Array | None = None) -> jax.Array:

@@ -67,6 +67,8 @@ class Preprocessing:
         if self.image_size <= 0:
             raise ValueError(f"image_size must be positive, got {self.image_size}")
         for cam in self.cameras:
+            if "/" in cam or not cam:
+                raise ValueError(f"camera name {cam!r}: a non-empty name without '/'")
             if cam not in self.input_shapes:
                 raise ValueError(f"camera {cam!r} has no input shape")
         for cam, crop in self.crops.items():
