@@ -54,9 +54,10 @@ def _data() -> ml_collections.ConfigDict:
     d.success_reward_min = 1.0
     # frames just before a success episode's first positive, left out of training and
     # evaluation: the cube 9.9 cm up looks like 10.1 cm (ambiguous labels)
-    d.pre_success_margin = 2
-    # the last frames of each failed episode form the near-miss pool of negatives
-    d.near_miss_frames = 10
+    d.pre_success_margin = 1
+    # the near-miss pool of negatives: the last frames of each failed episode, and the
+    # frames of each success episode just before its margin (the cube almost up)
+    d.near_miss_frames = 4
     # fraction of each batch's negatives drawn from the near-miss pool (the rest: every
     # other negative frame, early success frames and failed frames alike)
     d.near_miss_fraction = 0.25

@@ -14,9 +14,11 @@ produced. Labels (``label_mode``):
 Negatives: every frame of the failure set; in success episodes, the frames before the
 onset, except the ``pre_success_margin`` frames right before it, which are left out (the
 cube 9.9 cm up looks like 10.1 cm: an ambiguous label teaches nothing but noise).
-Near misses are the last ``near_miss_frames`` frames of each failed episode: the arm is
-where the failure happened, the nearest thing to success it reached. They form their own
-pool so every batch holds some (``near_miss_fraction``).
+Near misses are the last ``near_miss_frames`` frames of each failed episode (the arm is
+where the failure happened, the nearest thing to success it reached) and the
+``near_miss_frames`` frames of each success episode just before its excluded margin (the
+cube almost up). They form their own pool so every batch holds some
+(``near_miss_fraction``).
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ def label_episode(ep: Episode, successful: bool, rules: LabelRules
     pools[labels == 1] = POOL_POSITIVE
     lo = max(0, onset - rules.pre_success_margin)
     labels[lo:onset] = EXCLUDED
+    # the frames just before the margin: almost there (cube nearly up), the hardest
+    # negatives of all, so they join the near-miss pool
+    pools[max(0, lo - rules.near_miss_frames):lo] = POOL_NEAR_MISS
     return labels, pools
 
 

@@ -33,7 +33,9 @@ def test_frames_from_the_first_success_onward_are_positive() -> None:
     ep = episode([-0.05] * 6 + [9.95, -0.05, 9.95])  # step 6 says success: onset frame 7
     labels, pools = label_episode(ep, True, R)
     assert list(labels) == [0, 0, 0, 0, 0, EXCLUDED, EXCLUDED, 1, 1, 1]
-    assert list(pools[:5]) == [POOL_EARLY] * 5 and list(pools[7:]) == [POOL_POSITIVE] * 3
+    # the 3 frames before the margin are near misses (the cube almost up)
+    assert list(pools[:5]) == [POOL_EARLY] * 2 + [POOL_NEAR_MISS] * 3
+    assert list(pools[7:]) == [POOL_POSITIVE] * 3
     per_step, _ = label_episode(ep, True, LabelRules("per_step", pre_success_margin=0))
     assert list(per_step) == [0, 0, 0, 0, 0, 0, 0, 1, 0, 1]
 
