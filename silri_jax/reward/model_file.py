@@ -71,6 +71,9 @@ class Classifier:
         self.consecutive, self.predicate = int(consecutive), predicate
         self.header = dict(header or {})
         self._logits = jax.jit(model.logits)
+        # preprocessing and network in one compiled call: one dispatch per step
+        self._logits_raw = jax.jit(
+            lambda params, raw: model.logits(params, model.prep.apply_jax(raw)))
 
     @property
     def prep(self) -> Preprocessing:
@@ -92,8 +95,9 @@ class Classifier:
 
     def prob(self, obs: Mapping[str, np.ndarray]) -> float:
         """Calibrated probability that one raw observation shows success (batch of one)."""
-        images = {k: v[None] for k, v in self.prep.apply(obs).items()}
-        logit = float(self.logits_of(images)[0])
+        self.prep.check_frames(obs)
+        raw = {k: np.asarray(obs[k])[None] for k in self.prep.keys}
+        logit = float(self._logits_raw(self.params, raw)[0])
         return float(1.0 / (1.0 + np.exp(-logit / self.temperature)))
 
     def probs_from_logits(self, logits: np.ndarray) -> np.ndarray:

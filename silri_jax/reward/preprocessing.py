@@ -19,6 +19,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import chex
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from silri_jax.envs.wrappers import resize
@@ -101,6 +104,33 @@ class Preprocessing:
         out = np.stack([resize(np.ascontiguousarray(f), self.image_size) for f in flat])
         return out.reshape((*lead, self.image_size, self.image_size, 3))
 
+    def apply_jax(self, images: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
+        """The same crop and resize as :meth:`apply`, traced (for a jitted inference that
+        fuses preprocessing and the network); bit-identical to it (a test checks)."""
+        out = {}
+        for cam in self.cameras:
+            x = images[camera_key(cam)]
+            chex.assert_type(x, jnp.uint8)
+            chex.assert_shape(x, (..., *self.input_shapes[cam]))
+            crop = self.crops.get(cam)
+            if crop is not None:
+                t, l, h, w = crop
+                x = x[..., t : t + h, l : l + w, :]
+            out[camera_key(cam)] = resize_jax(x, self.image_size)
+        return out
+
+    def check_frames(self, obs: Mapping[str, np.ndarray]) -> None:
+        """Raises naming the camera whose frame is absent or not of the trained shape."""
+        for cam in self.cameras:
+            key = camera_key(cam)
+            if key not in obs:
+                raise ValueError(f"observation lacks the classifier's camera {cam!r}")
+            frame = obs[key]
+            if frame.shape[-3:] != tuple(self.input_shapes[cam]) or frame.dtype != np.uint8:
+                raise ValueError(f"camera {cam!r}: frames of shape {frame.shape[-3:]} "
+                                 f"{frame.dtype}, the classifier was trained on "
+                                 f"{tuple(self.input_shapes[cam])} uint8")
+
     def apply(self, obs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """An observation (or a batch of them) -> ``{camera key: preprocessed frames}``."""
         missing = [k for k in self.keys if k not in obs]
@@ -135,6 +165,25 @@ class Preprocessing:
                    image_size=int(d["image_size"]),
                    crops={c: tuple(int(x) for x in v)  # type: ignore[misc]
                           for c, v in d.get("crops", {}).items()})
+
+
+def resize_jax(img: jax.Array, size: int) -> jax.Array:
+    """``silri_jax.envs.wrappers.resize`` in JAX over any leading axes: area averaging
+    (rounded to nearest, in integers: exact) for integer factors, else nearest-neighbour
+    with the same indices."""
+    h, w = img.shape[-3], img.shape[-2]
+    if (h, w) == (size, size):
+        return img
+    lead = img.shape[:-3]
+    if h % size == 0 and w % size == 0:
+        fh, fw = h // size, w // size
+        blocks = img.reshape((*lead, size, fh, size, fw, img.shape[-1])).astype(jnp.int32)
+        total = blocks.sum(axis=(-4, -2))
+        n = fh * fw
+        return ((total + n // 2) // n).astype(jnp.uint8)
+    rows = (np.arange(size) * h / size + 0.5 * h / size).astype(int).clip(0, h - 1)
+    cols = (np.arange(size) * w / size + 0.5 * w / size).astype(int).clip(0, w - 1)
+    return jnp.take(jnp.take(img, rows, axis=-3), cols, axis=-2)
 
 
 # ------------------------------------------------------------------------------ predicate

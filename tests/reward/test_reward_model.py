@@ -93,3 +93,18 @@ def test_predicate_parses_evaluates_and_round_trips() -> None:
     assert Predicate.from_json(pred.to_json()) == pred
     with pytest.raises(ValueError, match="KEY\\[INDEX\\] OP VALUE"):
         Predicate.parse("state[1] == 2")
+
+
+@pytest.mark.parametrize("shape,size,crop", [((128, 128, 3), 64, None),
+                                             ((96, 120, 3), 32, (0, 12, 96, 96)),
+                                             ((90, 90, 3), 32, None),
+                                             ((50, 70, 3), 24, (3, 5, 41, 61))])
+def test_inference_preprocessing_is_bit_identical_to_training(shape, size, crop) -> None:
+    """Training preprocesses in numpy (``apply``); inference runs the traced twin inside
+    its compiled call (``apply_jax``): they must agree to the last bit."""
+    crops = {"front": crop} if crop else {}
+    p = Preprocessing(("front",), {"front": shape}, size, crops)
+    frames = np.random.default_rng(0).integers(0, 256, (5, *shape), dtype=np.uint8)
+    want = p.apply({"images/front": frames})["images/front"]
+    got = jax.jit(p.apply_jax)({"images/front": jnp.asarray(frames)})["images/front"]
+    np.testing.assert_array_equal(np.asarray(got), want)
