@@ -31,6 +31,10 @@ def get_config() -> ml_collections.ConfigDict:
     c.runtime.updates_per_env_step = 1.0
     c.runtime.pacing_slack_steps = 2
     c.runtime.push_period_s = 0.5
+    # the actor at 20 Hz, like a robot: it cannot finish its budget before a loaded
+    # learner has ingested the first transitions and started training (before that,
+    # pacing lets actors run freely)
+    c.runtime.control_hz = 20.0
     c.runtime.checkpoint_every_updates = 0
     c.runtime.log_every_s = 1.0
     c.runtime.first_params_timeout_s = 300.0

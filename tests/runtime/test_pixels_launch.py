@@ -39,7 +39,10 @@ def test_pixel_run_through_learner_and_actor(tmp_path):
     actor_log = (run_dir / "logs" / "actor-0.log").read_text()
     done = [json.loads(x) for x in actor_log.splitlines() if '"event": "actor_done"' in x][-1]
     assert done["steps"] == STEPS and done["flushed"], done
-    assert done["param_swaps"] > 0, "no parameters newer than the first reached the actor"
+    learner_log = (run_dir / "logs" / "learner.log").read_text()
+    started = [x for x in learner_log.splitlines() if "training from" in x]
+    assert done["param_swaps"] > 0, ("no parameters newer than the first reached the actor",
+                                     done, started)
 
     import tiny_pixels_config
 
