@@ -7,7 +7,10 @@ formats carry per step.
 - ``is_intervention``: uint8[T], 1 where a human drove the step (LeRobot's
   ``complementary_info.is_intervention``, HIL-SERL's ``intervene_action``, the replay's
   flag); None when the source does not say;
-- ``task``: the episode's task text (LeRobot's ``tasks``), None when unknown.
+- ``task``: the episode's task text (LeRobot's ``tasks``), None when unknown;
+- ``intervention_segment``: int64[T], the id of the human takeover each step belongs to
+  (-1 for the policy's steps; LeRobot's ``complementary_info.intervention_segment``),
+  None when the source does not say.
 """
 
 from __future__ import annotations
@@ -26,18 +29,39 @@ class DatasetEpisode(Episode):
 
     is_intervention: np.ndarray | None = None
     task: str | None = None
+    intervention_segment: np.ndarray | None = None
 
     def validate(self, spec: EnvSpec, index: int = 0) -> None:
         super().validate(spec, index)
         if self.is_intervention is not None and np.shape(self.is_intervention) != (len(self),):
             raise ValueError(f"episode {index}: is_intervention has shape "
                              f"{np.shape(self.is_intervention)}, expected ({len(self)},)")
+        seg = self.intervention_segment
+        if seg is not None and np.shape(seg) != (len(self),):
+            raise ValueError(f"episode {index}: intervention_segment has shape "
+                             f"{np.shape(seg)}, expected ({len(self)},)")
 
 
 def interventions_of(ep: Episode) -> np.ndarray | None:
     """``ep.is_intervention`` when ``ep`` carries it, else None."""
     flags = getattr(ep, "is_intervention", None)
     return None if flags is None else np.asarray(flags, np.uint8)
+
+
+def segments_of(ep: Episode) -> np.ndarray:
+    """Per-step takeover ids: the episode's own, else numbered from its intervention flags
+    (each run of human steps one takeover, counted from 0; -1 for the policy's steps; all
+    steps one takeover when the source has no flags, as a demonstration is)."""
+    seg = getattr(ep, "intervention_segment", None)
+    if seg is not None:
+        return np.asarray(seg, np.int64)
+    flags = interventions_of(ep)
+    if flags is None:
+        return np.zeros(len(ep), np.int64)
+    human = flags.astype(bool)
+    starts = human & ~np.concatenate([[False], human[:-1]])
+    ids = np.cumsum(starts) - 1
+    return np.where(human, ids, -1).astype(np.int64)
 
 
 def task_of(ep: Episode) -> str | None:

@@ -11,6 +11,7 @@ other observation keys ``k``       ``observation.<k>`` ('/' becomes '.')
 ``terminated or truncated``        ``next.done`` bool
 ``truncated``                      ``next.truncated`` bool
 ``is_intervention``                ``complementary_info.is_intervention`` bool
+``intervention_segment``           ``complementary_info.intervention_segment`` int64
 (gripper tasks)                    ``complementary_info.discrete_penalty`` float32, 0
 final observation row              ``complementary_info.is_final_observation`` bool
 =================================  ===================================================
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from silri_jax.data.demos import Episode
-from silri_jax.datasets.episodes import DatasetEpisode, interventions_of, task_of
+from silri_jax.datasets.episodes import DatasetEpisode, interventions_of, segments_of, task_of
 from silri_jax.datasets.errors import DatasetError
 from silri_jax.datasets.lerobot_format import IMAGE_NAMES_HWC
 from silri_jax.datasets.lerobot_reader import LeRobotReader
@@ -62,6 +63,7 @@ REWARD = "next.reward"
 DONE = "next.done"
 TRUNCATED = "next.truncated"
 INTERVENTION = "complementary_info.is_intervention"
+SEGMENT = "complementary_info.intervention_segment"
 PENALTY = "complementary_info.discrete_penalty"
 FINAL = "complementary_info.is_final_observation"
 GRIPPER_NAME = "gripper"
@@ -109,6 +111,7 @@ def features_for(spec: EnvSpec) -> dict[str, dict[str, Any]]:
     feats[DONE] = {"dtype": "bool", "shape": (1,), "names": None}
     feats[TRUNCATED] = {"dtype": "bool", "shape": (1,), "names": None}
     feats[INTERVENTION] = {"dtype": "bool", "shape": (1,), "names": None}
+    feats[SEGMENT] = {"dtype": "int64", "shape": (1,), "names": None}
     if spec.action.has_gripper:
         feats[PENALTY] = {"dtype": "float32", "shape": (1,), "names": ["discrete_penalty"]}
     feats[FINAL] = {"dtype": "bool", "shape": (1,), "names": None}
@@ -140,6 +143,7 @@ def episode_columns(spec: EnvSpec, ep: Episode) -> dict[str, np.ndarray]:
     cols[TRUNCATED] = _pad(truncated)
     flags = interventions_of(ep)
     cols[INTERVENTION] = _pad(np.ones(t, bool) if flags is None else flags.astype(bool))
+    cols[SEGMENT] = _pad(segments_of(ep))
     final = np.zeros(t + 1, bool)
     final[-1] = True
     cols[FINAL] = final
@@ -262,10 +266,12 @@ def episode_from_columns(
     flags = (cols[INTERVENTION][:t].astype(np.float64) > 0.5).astype(np.uint8) \
         if INTERVENTION in cols else None
     task = str(cols["task"][0]) if "task" in cols and len(cols["task"]) else None
+    segments = np.rint(cols[SEGMENT][:t]).astype(np.int64) if SEGMENT in cols else None
     return DatasetEpisode(
         observations=obs, actions=action, rewards=rewards,
         terminated=terminated.astype(np.uint8), truncated=truncated.astype(np.uint8),
         gripper_actions=grip, is_intervention=flags, task=task,
+        intervention_segment=segments,
     )
 
 

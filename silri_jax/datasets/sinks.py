@@ -57,7 +57,8 @@ class LeRobotSink:
         episode = DatasetEpisode(
             observations=ep.observations, actions=ep.actions, rewards=ep.rewards,
             terminated=ep.terminated, truncated=ep.truncated,
-            gripper_actions=ep.gripper_actions, is_intervention=flags, task=self.task)
+            gripper_actions=ep.gripper_actions, is_intervention=flags, task=self.task,
+            intervention_segment=np.asarray(take.segments, np.int64))
         episode.validate(self.spec, self.writer.num_episodes)
         self.writer.add_episode(episode_columns(self.spec, episode), self.task)
 

@@ -305,3 +305,20 @@ def test_ctrl_c_while_saving_an_episode_waits_until_it_is_written(tmp_path: Path
     assert "KeyboardInterrupt" in proc.stderr
     assert proc.stdout.split() == ["saved", "0"]  # the interrupt surfaced after episode 1
     assert validate(root)["episodes"] == 2
+
+
+def test_takeover_segments_are_stored_per_step_and_read_back(tmp_path: Path) -> None:
+    from silri_jax import specs
+    from silri_jax.datasets.episodes import segments_of
+
+    spec = specs.state_env_spec(state_dim=4, action_dim=2)
+    numbered, derived = h.episodes(spec, [6, 6])
+    numbered.is_intervention = np.array([0, 1, 1, 0, 1, 1], np.uint8)
+    numbered.intervention_segment = np.array([-1, 4, 4, -1, 7, 7], np.int64)
+    derived.is_intervention = np.array([1, 0, 1, 1, 0, 1], np.uint8)
+    assert segments_of(derived).tolist() == [0, -1, 1, 1, -1, 2]
+    write_episodes(tmp_path / "ds", spec, [numbered, derived], fps=10)
+    _, back = read_episodes(tmp_path / "ds")
+    assert back[0].intervention_segment.tolist() == [-1, 4, 4, -1, 7, 7]
+    assert back[1].intervention_segment.tolist() == [0, -1, 1, 1, -1, 2]
+    validate(tmp_path / "ds")  # raises listing any problem
