@@ -3,6 +3,7 @@
     python -m silri_jax.teleop doctor                 # devices, permissions, udev rules
     python -m silri_jax.teleop doctor --live --device spacemouse
     python -m silri_jax.teleop decode --device "SpaceMouse Compact" --hex 01f4010000000
+    python -m silri_jax.teleop decode --device gamepad:xbox --hex <input_event bytes>
     python -m silri_jax.teleop record-input --device spacemouse --out bug.jsonl --seconds 10
 
 A usage or device error is one line ``silri_jax.teleop: error: ...`` and exit code 2.
@@ -59,17 +60,25 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--sysfs", default="/sys", help="sysfs root to search (for testing)")
     d.add_argument("--dev", default="/dev", help="device file root (for testing)")
 
-    c = sub.add_parser("decode", help="print the sample each raw SpaceMouse report decodes "
-                       "to, one JSON line each (for bug reports)",
+    c = sub.add_parser("decode", help="print the sample each raw SpaceMouse report or gamepad "
+                       "event chunk decodes to, one JSON line each (for bug reports)",
                        description="Decodes raw hidraw reports (hex, report id first) of a "
                        "SpaceMouse model in order, printing one JSON line per report: the "
                        "raw counts, the device-frame axes and the sample with the default "
-                       "conditioning.")
+                       "conditioning. With --device gamepad:<map> (xbox, playstation, ...), "
+                       "each --hex is a chunk of Linux input_event bytes (24 each, as read "
+                       "from /dev/input/eventN), one JSON line per SYN_REPORT.")
     c.add_argument("--device", required=True,
-                   help="model: a device table key or name, or vendor:product in hex")
+                   help="model: a device table key or name, or vendor:product in hex; or "
+                        "gamepad:<map key or controller name>")
     c.add_argument("--hex", nargs="+", required=True, metavar="BYTES",
                    help="reports as hex strings (spaces inside one quoted report allowed)")
     c.add_argument("--table", default="", help="user device table (JSON)")
+    c.add_argument("--absinfo", nargs="*", default=[], metavar="CODE:MIN:MAX",
+                   help="gamepads: an axis range as evtest shows it (default: sticks "
+                        "-32768:32767, triggers 0:1023, hats -1:1, as Linux's xpad "
+                        "driver reports them)")
+    c.add_argument("--gamepad_map", default="", help="gamepads: user map file (JSON)")
 
     r = sub.add_parser("record-input", help="capture a device's input to a replay file",
                        description="Records a device's samples (or a SpaceMouse's raw "
@@ -137,7 +146,92 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gamepad_absinfo(specs: Sequence[str], gamepad: object) -> dict[int, object]:
+    """``--absinfo`` ranges over xpad's defaults for the map's axes."""
+    from silri_jax.teleop.evdev_device import AbsInfo
+
+    m = gamepad.map  # type: ignore[attr-defined]
+    out: dict[int, object] = {}
+    for name, code in m.axes.items():
+        if name in m.triggers:
+            out[code] = AbsInfo(0, 1023)
+        elif name.startswith("hat"):
+            out[code] = AbsInfo(-1, 1)
+        else:
+            out[code] = AbsInfo(-32768, 32767)
+    for spec in specs:
+        try:
+            code, lo, hi = (int(v) for v in spec.split(":"))
+        except ValueError:
+            fail(f"--absinfo {spec!r}: expected CODE:MIN:MAX (integers)")
+        if hi <= lo:
+            fail(f"--absinfo {spec!r}: MAX must be above MIN")
+        out[code] = AbsInfo(lo, hi, (lo + hi) // 2 if lo < 0 else lo)
+    return out
+
+
+def _decode_gamepad(args: argparse.Namespace, which: str) -> int:
+    """Event bytes through a gamepad map, one JSON line per SYN_REPORT frame."""
+    from silri_jax.teleop.config import teleop_config
+    from silri_jax.teleop.evdev_device import EVENT_SIZE, Frame, unpack_events
+    from silri_jax.teleop.gamepad import GamepadDevice, load_maps
+
+    maps = load_maps(args.gamepad_map)
+    keys = [m.key for m in maps]
+    name, key = (which, "") if which not in keys else (which, which)
+
+    class _Chunks:
+        """The --hex chunks as an evdev source (one chunk per read)."""
+
+        def __init__(self) -> None:
+            self.chunks: list[bytes] = []
+            self.ranges: dict[int, object] = {}
+
+        def read(self, timeout: float) -> list[tuple[float, int, int, int]]:
+            return unpack_events(self.chunks.pop(0)) if self.chunks else []
+
+        def absinfo(self, codes: object) -> dict[int, object]:
+            return dict(self.ranges)
+
+        def close(self) -> None:
+            pass
+
+    src = _Chunks()
+    from silri_jax.teleop.factory import common_kwargs
+
+    kw = common_kwargs(teleop_config())
+    try:
+        dev = GamepadDevice("/dev/input/decode", device_name=name, map_key=key,
+                            gamepad_map=args.gamepad_map, opener=lambda _p: src, **kw)
+    except DeviceError as e:
+        fail(f"--device gamepad:{which}: {e}; maps: {', '.join(keys)}")
+    src.ranges = _gamepad_absinfo(args.absinfo, dev)
+    dev._open()
+    for text in args.hex:
+        try:
+            data = bytes.fromhex(text.replace(":", " "))
+        except ValueError:
+            fail(f"--hex {text!r}: not a hex string")
+        events = unpack_events(data)
+        if len(data) % EVENT_SIZE or not events:
+            fail(f"--hex {text!r}: {len(data)} bytes is not a whole number of {EVENT_SIZE}-byte "
+                 "input events")
+        src.chunks.append(data)
+        dev._read(0.0)
+        sample = dev.poll(events[-1][0] + 1e-3)
+        axes, _ = dev.frame_input(Frame(events[-1][0], dict(dev.decoder.abs), {},
+                                        frozenset(dev.decoder.keys)))
+        line = {"input_events": [[round(t, 6), typ, code, value]
+                                 for t, typ, code, value in events],
+                "map": dev.map.key if dev.map is not None else "",
+                "device_axes": [round(float(v), 6) + 0.0 for v in axes], **sample.to_json()}
+        sys.stdout.write(json.dumps(line) + "\n")
+    return 0
+
+
 def _decode(args: argparse.Namespace) -> int:
+    if args.device.startswith("gamepad:"):
+        return _decode_gamepad(args, args.device.split(":", 1)[1])
     from silri_jax.teleop.config import teleop_config
     from silri_jax.teleop.factory import common_kwargs
     from silri_jax.teleop.pipeline import Pipeline

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import ml_collections
+import numpy as np
 import pytest
 from teleop_fakes import GAMEPAD_ABS, GAMEPAD_KEYS, report
 
@@ -171,3 +172,30 @@ def test_every_config_field_is_documented_for_help():
     assert "seconds" in docs["config.teleop.stale_s"]
     assert "continue is a Python keyword" in docs["config.teleop.bindings.continue"]
     assert docs["config.teleop.intervention.mode"].startswith("clutch (hold")
+
+
+def test_decode_gamepad_event_bytes_through_its_map(capsys):
+    from silri_jax.teleop.evdev_device import pack_events
+
+    ev_abs, ev_key, ev_syn = 3, 1, 0
+    # left stick half right and fully forward, right stick fully back, right trigger
+    # pulled, hat right, A pressed (the golden Xbox frame, xpad's ranges)
+    chunk = pack_events([(10.0, ev_abs, 0, 16384), (10.0, ev_abs, 1, -32768),
+                         (10.0, ev_abs, 4, 32767), (10.0, ev_abs, 5, 1023),
+                         (10.0, ev_abs, 16, 1), (10.0, ev_key, 304, 1),
+                         (10.0, ev_syn, 0, 0)]).hex()
+    code, out, _ = run_main(capsys, "decode", "--device", "gamepad:xbox", "--hex", chunk)
+    assert code == 0
+    (line,) = [json.loads(x) for x in out.splitlines()]
+    assert line["map"] == "xbox" and len(line["input_events"]) == 7
+    # device frame: x = lx, y = -ly, z = -ry, rx = -hat_y, ry = hat_x, rz = -rx
+    np.testing.assert_allclose(line["device_axes"], [16384.5 / 32767.5, 1.0, -1.0, 0.0, 1.0,
+                                                     0.0], atol=1e-4)
+    assert line["buttons"]["button:a"] and line["buttons"]["button:rt"]
+    assert line["gripper"] == 2  # the trigger closes the gripper under the default bindings
+    assert line["t_device"] == 10.0
+
+
+def test_decode_gamepad_refuses_torn_event_bytes(capsys):
+    code, _, err = run_main(capsys, "decode", "--device", "gamepad:xbox", "--hex", "0102")
+    assert code == 2 and "not a whole number of 24-byte input events" in err
