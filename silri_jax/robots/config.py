@@ -139,6 +139,11 @@ def cell_config() -> ml_collections.ConfigDict:
     # reward at success, and every step. Default 10, -0.05
     c.success_reward = 10.0
     c.step_reward = -0.05
+    # observe the measured external wrench at the end effector as "tcp_wrench" (force and
+    # torque, base frame; Franka O_F_ext_hat_K, UR TCP force; zeros on the mujoco
+    # backend), divided by these, N and Nm; 0 = not observed. Default 0
+    c.wrench_scale_n = 0.0
+    c.wrench_scale_nm = 0.0
     # side of the square images the policy sees, pixels. Default 64
     c.image_size = 64
     # cameras by name (silri_jax/cameras/config.py); empty = proprioception only.
@@ -255,6 +260,10 @@ def validate_cell(cfg: Mapping[str, Any], where: str = "cell") -> None:
         vals = tuple(cfg[name])
         if len(vals) not in (1, 3) or not all(float(v) > 0 for v in vals):
             raise ValueError(f"{where}: {name}={vals}: one value or three, each > 0")
+    ws = (float(cfg["wrench_scale_n"]), float(cfg["wrench_scale_nm"]))
+    if min(ws) < 0 or (ws[0] > 0) != (ws[1] > 0):
+        raise ValueError(f"{where}: wrench_scale_n={ws[0]} and wrench_scale_nm={ws[1]}: both "
+                         "> 0 (observe the wrench) or both 0 (do not)")
     if float(cfg["reset_lift_m"]) < 0 or float(cfg["reset_xy_range_m"]) < 0 \
             or float(cfg["reset_yaw_range_deg"]) < 0:
         raise ValueError(f"{where}: reset_lift_m, reset_xy_range_m and reset_yaw_range_deg "

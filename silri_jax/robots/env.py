@@ -18,6 +18,8 @@ observation is read. Observation keys (all float32, scaled to about [-1, 1]):
 - ``tcp_vel``: linear and angular velocity scaled by the speed limits (6);
 - ``gripper`` (when there is one): width scaled to [-1, 1] of its range, and 1 when
   grasping else -1 (2);
+- ``tcp_wrench`` (with ``cell.wrench_scale_n`` set): the measured external force and
+  torque over the cell's scales (6);
 - ``images/<camera>``: uint8 frames from the camera rig, cropped and resized.
 
 Faults never pass silently: an arm fault (lost connection, reflex, watchdog stop) ends the
@@ -113,6 +115,10 @@ class RobotEnv(gym.Env):
         }
         if self.has_gripper:
             obs["gripper"] = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self._wrench_scale = np.array([float(cell.wrench_scale_n)] * 3
+                                      + [float(cell.wrench_scale_nm)] * 3)
+        if self._wrench_scale[0] > 0:
+            obs["tcp_wrench"] = gym.spaces.Box(-np.inf, np.inf, (6,), np.float32)
         if cameras is not None:
             for key, s in cameras.observation_spec.items():
                 obs[key] = gym.spaces.Box(0, 255, s.shape, np.uint8)
@@ -289,6 +295,9 @@ class RobotEnv(gym.Env):
             "tcp_vel": np.concatenate([twist[:3] / self._lin,
                                        twist[3:] / self._ang]).astype(np.float32),
         }
+        if self._wrench_scale[0] > 0:
+            wrench = np.asarray(getattr(s, "wrench", np.zeros(6)), np.float64)
+            obs["tcp_wrench"] = (wrench / self._wrench_scale).astype(np.float32)
         if self.has_gripper:
             # lockstep: read at this step's simulated time (the run repeats exactly)
             st = self.gripper.state() if self.arm.realtime else self.gripper.refresh(

@@ -247,6 +247,8 @@ def spec_from_config(config: ml_collections.ConfigDict) -> Any:
     has_gripper = uses_gripper(robot, cell)
     if has_gripper:
         obs["gripper"] = specs.ArraySpec((2,), "float32")
+    if float(cell.wrench_scale_n) > 0:
+        obs["tcp_wrench"] = specs.ArraySpec((6,), "float32")
     size = int(cell.image_size)
     for name in cell.cameras:
         obs[specs.IMAGE_PREFIX + name] = specs.ArraySpec((size, size, 3), "uint8")

@@ -313,6 +313,28 @@ def test_the_spec_from_the_configs_is_the_built_envs():
     env.close()
 
 
+def test_the_wrench_is_observed_when_the_cell_asks_for_it():
+    from silri_jax.bridge import Bridge
+
+    robot = robot_configs.load_robot("sim_franka")
+    cell = _cell(wrench_scale_n=20.0, wrench_scale_nm=2.0)
+    cell.cameras = robot_configs.cell_config().cameras
+    bridge = Bridge("test", run="realtime", plant={
+        "initial_position": list(cell.reset_pos_m),
+        "initial_quat": list(cell.reset_quat_wxyz)}, **bridge_settings(robot, cell))
+    env = RobotEnv(robot, cell, RealtimeArm(bridge))
+    env.arm.start()
+    try:
+        assert env.observation_space["tcp_wrench"].shape == (6,)
+        obs, _ = env.reset(seed=0)
+        assert obs["tcp_wrench"].shape == (6,) and np.all(np.isfinite(obs["tcp_wrench"]))
+    finally:
+        env.close()
+    bad = _cell(wrench_scale_n=20.0)
+    with pytest.raises(ValueError, match=r"wrench_scale_n=20\.0 and wrench_scale_nm=0\.0"):
+        robot_configs.validate_cell(bad)
+
+
 @pytest.mark.parametrize("robot", ["sim_franka", "sim_ur"])
 def test_the_expert_operator_succeeds_on_the_rehearsal(robot):
     from silri_jax.operators import SimulatedOperator
