@@ -3,6 +3,7 @@
     python -m silri_jax.reward record --out data/reward --successes 20 --failures 40
     python -m silri_jax.reward train --success=data/reward/success.npz \\
         --failures=data/reward/failures.npz --out=runs/reward [--set train.steps=500 ...]
+    python -m silri_jax.reward evaluate --model=runs/reward --success=... --failures=...
     python -m silri_jax.reward info runs/reward
 
 ``--success`` and ``--failures`` take any dataset ``silri_jax.datasets`` reads (a demo
@@ -106,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--seed", type=int, default=4_000_000,
                      help="seed of the first episode (apart from training/eval seeds)")
     rec.add_argument("--format", choices=("npz", "lerobot"), default="npz")
+    ev = sub.add_parser("evaluate", help="score a classifier on episodes it never saw",
+                        description="Frame-level rates at the model's threshold and the "
+                                    "episode-level rule (consecutive frames, warm-up) on "
+                                    "held-out datasets, labelled as in training.")
+    ev.add_argument("--model", required=True, help="model directory or classifier .npz")
+    ev.add_argument("--success", required=True, help="dataset of successful episodes")
+    ev.add_argument("--failures", required=True, help="dataset of failed episodes")
+    ev.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                    help="override a labelling (data.*) or loop (loop.warmup_steps) field")
     info = sub.add_parser("info", help="check a classifier file and print its header")
     info.add_argument("path", help="model directory or classifier .npz")
     return parser
@@ -168,6 +178,16 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 "frames": sum(len(e) + 1 for e in ok + bad)}
     from silri_jax.reward.model_file import load_classifier
 
+    if args.command == "evaluate":
+        from silri_jax.reward.config import reward_config
+        from silri_jax.reward.train import evaluate_classifier, load_sets
+
+        config = reward_config()
+        apply_overrides(config, args.set)
+        spec, success, failures = load_sets(args.success, args.failures)
+        clf = load_classifier(args.model, spec)
+        return {"event": "reward_evaluate", "model": args.model,
+                **evaluate_classifier(clf, success, failures, config)}
     clf = load_classifier(args.path)
     head = dict(clf.header)
     head.pop("metrics", None)

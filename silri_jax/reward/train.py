@@ -261,6 +261,24 @@ def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequen
     return TrainOutput(clf, params, report)
 
 
+def evaluate_classifier(clf: Classifier, success: Sequence[Episode],
+                        failures: Sequence[Episode], config: ml_collections.ConfigDict
+                        ) -> dict[str, Any]:
+    """Frame- and episode-level figures of a trained classifier on episodes it never saw
+    (labelled by the same rules as training), at its own threshold and rule."""
+    dc = config.data
+    rules = LabelRules(str(dc.label_mode), float(dc.success_reward_min),
+                       int(dc.pre_success_margin), int(dc.near_miss_frames))
+    table = build_table(success, failures, clf.prep, rules)
+    logits = _batched_logits(clf._logits, clf.params, table.images)
+    probs = clf.probs_from_logits(logits)
+    return {"frames": calibration.rates_at(probs, table.labels, clf.threshold),
+            "average_precision": calibration.average_precision(probs, table.labels),
+            "episodes": _episode_report(clf, list(success) + list(failures), table.onsets,
+                                        table.episode_success,
+                                        int(config.loop.warmup_steps))}
+
+
 def _jsonable(x: Any) -> Any:
     if isinstance(x, np.generic):
         return x.item()

@@ -21,6 +21,7 @@ SIZE = 32
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> pathlib.Path:
+    """The model directory (the datasets lie in ``../data``)."""
     root = tmp_path_factory.mktemp("reward")
     env = make_pixel_env(image_size=SIZE)
     spec, ok, bad = record_labelled(env, successes=8, failures=8, profile="novice",
@@ -79,3 +80,19 @@ def test_no_success_while_the_arm_idles(trained) -> None:
         if term or trunc:
             break
     assert trunc
+
+
+def test_evaluate_and_info_commands(trained, capsys) -> None:
+    data = trained.parent / "data"
+    main(["evaluate", "--model", str(trained), "--success", str(data / "success.npz"),
+          "--failures", str(data / "failures.npz")])
+    out = json.loads(capsys.readouterr().out)
+    assert out["frames"]["positives"] > 0 and "recall_within_3" in out["episodes"]
+    main(["info", str(trained)])
+    head = json.loads(capsys.readouterr().out)
+    assert head["ok"] and head["preprocessing"]["cameras"] == ["front", "wrist"]
+    assert head["normalization"] == "x/255-0.5"
+    with pytest.raises(SystemExit) as e:
+        main(["info", str(data / "success.npz")])
+    assert e.value.code == 2
+    assert "no header_json" in capsys.readouterr().err
