@@ -61,6 +61,11 @@ def _data() -> ml_collections.ConfigDict:
     # fraction of each batch's negatives drawn from the near-miss pool (the rest: every
     # other negative frame, early success frames and failed frames alike)
     d.near_miss_fraction = 0.25
+    # hard-negative mining: at every held-out evaluation the training negatives are
+    # scored, and this fraction of each batch's negatives is drawn from ...
+    d.mined_fraction = 0.25
+    # ... the top this fraction of them by score (the frames the classifier confuses)
+    d.mined_top = 0.05
     # fraction of the success episodes and of the failed episodes held out (whole
     # episodes: frames of one episode never sit on both sides)
     d.holdout_fraction = 0.25

@@ -174,37 +174,63 @@ def split_episodes(episode_success: np.ndarray, fraction: float, seed: int) -> n
 
 
 class BalancedSampler:
-    """Batches of half positives and half negatives; ``near_miss_fraction`` of the
-    negatives come from the near-miss pool (when it has frames)."""
+    """Batches of half positives and half negatives. Of the negatives,
+    ``near_miss_fraction`` come from the near-miss pool and, once :meth:`set_mined` has
+    named the negatives the classifier currently scores highest, ``mined_fraction`` from
+    those (hard-negative mining); the rest from every other negative."""
 
-    def __init__(self, table: FrameTable, near_miss_fraction: float, seed: int) -> None:
+    def __init__(self, table: FrameTable, near_miss_fraction: float, seed: int,
+                 mined_fraction: float = 0.0) -> None:
         self.pos = np.flatnonzero(table.labels == 1)
+        self.neg = np.flatnonzero(table.labels == 0)
         neg = table.labels == 0
         self.near = np.flatnonzero(neg & (table.pools == POOL_NEAR_MISS))
         self.other = np.flatnonzero(neg & (table.pools != POOL_NEAR_MISS))
-        if len(self.pos) == 0 or len(self.near) + len(self.other) == 0:
+        if len(self.pos) == 0 or len(self.neg) == 0:
             raise ValueError(f"training frames need both classes: {len(self.pos)} positive, "
-                             f"{len(self.near) + len(self.other)} negative")
-        if not 0.0 <= near_miss_fraction <= 1.0:
-            raise ValueError(f"near_miss_fraction must be in [0, 1], got {near_miss_fraction}")
+                             f"{len(self.neg)} negative")
+        for name, f in (("near_miss_fraction", near_miss_fraction),
+                        ("mined_fraction", mined_fraction)):
+            if not 0.0 <= f <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {f}")
+        if near_miss_fraction + mined_fraction > 1.0:
+            raise ValueError(f"near_miss_fraction + mined_fraction = "
+                             f"{near_miss_fraction + mined_fraction} exceeds 1")
         self.near_fraction = near_miss_fraction if len(self.near) else 0.0
         if not len(self.other):
             self.near_fraction = 1.0
+        self.mined_fraction = float(mined_fraction)
+        self.mined = np.zeros(0, np.int64)
         self.rng = np.random.default_rng(seed)
+
+    def set_mined(self, indices: np.ndarray) -> None:
+        """The current hardest negatives (frame indices of negative frames)."""
+        self.mined = np.asarray(indices, np.int64)
 
     def indices(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """(frame indices, labels float32) of one batch."""
         n_pos = batch_size // 2
         n_neg = batch_size - n_pos
-        n_near = round(self.near_fraction * n_neg)
-        idx = np.concatenate([
-            self.rng.choice(self.pos, n_pos),
-            self.rng.choice(self.near, n_near) if n_near else np.zeros(0, np.int64),
-            self.rng.choice(self.other, n_neg - n_near) if n_neg - n_near
-            else np.zeros(0, np.int64),
-        ])
+        n_mined = round(self.mined_fraction * n_neg) if len(self.mined) else 0
+        n_near = min(round(self.near_fraction * n_neg), n_neg - n_mined)
+        n_other = n_neg - n_mined - n_near
+        parts = [self.rng.choice(self.pos, n_pos)]
+        for pool, n in ((self.mined, n_mined), (self.near, n_near),
+                        (self.other if len(self.other) else self.near, n_other)):
+            if n:
+                parts.append(self.rng.choice(pool, n))
+        idx = np.concatenate(parts)
         labels = np.concatenate([np.ones(n_pos), np.zeros(n_neg)]).astype(np.float32)
         return idx, labels
+
+
+def hardest_negatives(scores: np.ndarray, labels: np.ndarray, top: float) -> np.ndarray:
+    """Indices of the ``top`` fraction (at least one) of negative frames scoring highest."""
+    neg = np.flatnonzero(labels == 0)
+    if not len(neg) or top <= 0:
+        return np.zeros(0, np.int64)
+    k = max(1, round(top * len(neg)))
+    return neg[np.argsort(-scores[neg], kind="stable")[:k]]
 
 
 def gather(table: FrameTable, idx: np.ndarray) -> Mapping[str, np.ndarray]:

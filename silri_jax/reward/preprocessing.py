@@ -238,6 +238,14 @@ class Predicate:
     def __str__(self) -> str:
         return " and ".join(str(c) for c in self.conditions)
 
+    def batch(self, vectors: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """bool [n]: the predicate over ``n`` rows of vector observations ([n, d] each)."""
+        ok = np.ones(n, bool)
+        for c in self.conditions:
+            column = np.asarray(vectors[c.key]).reshape(n, -1)[:, c.index]
+            ok &= _OPS[c.op](column, c.value)
+        return ok
+
     def check_spec(self, spec: EnvSpec) -> None:
         """Raises naming the term when ``spec`` has no such observation entry."""
         for c in self.conditions:

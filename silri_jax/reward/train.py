@@ -36,6 +36,7 @@ from silri_jax.reward.labels import (
     LabelRules,
     build_table,
     gather,
+    hardest_negatives,
     split_episodes,
 )
 from silri_jax.reward.model import (
@@ -180,7 +181,9 @@ def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequen
     step_fn = make_train_step(model, optimizer, AugmentConfig(
         int(tc.augment_pad), float(tc.brightness), float(tc.contrast), float(tc.saturation)))
     eval_fn = jax.jit(model.logits)
-    sampler = BalancedSampler(train_t, float(dc.near_miss_fraction), int(tc.seed))
+    sampler = BalancedSampler(train_t, float(dc.near_miss_fraction), int(tc.seed),
+                              float(dc.mined_fraction))
+    train_neg = np.flatnonzero(train_t.labels == 0)
     rng = jax.random.PRNGKey(int(tc.seed) + 1)
 
     best = (float("inf"), 0, trainable)
@@ -203,6 +206,13 @@ def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequen
                             "heldout_loss": hl, "heldout_accuracy": acc})
             log(f"step {step}: train loss {float(last['loss']):.4f}, held-out loss {hl:.4f}, "
                 f"held-out accuracy {acc:.3f}")
+            if sampler.mined_fraction > 0:
+                scores = np.full(len(train_t), -np.inf)
+                scores[train_neg] = _batched_logits(
+                    eval_fn, {"trainable": trainable, "frozen": frozen},
+                    gather(train_t, train_neg))
+                sampler.set_mined(hardest_negatives(scores, train_t.labels,
+                                                    float(dc.mined_top)))
             if hl < best[0] - 1e-5:
                 best, bad = (hl, step, trainable), 0
             else:
@@ -215,7 +225,10 @@ def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequen
 
     logits = _batched_logits(eval_fn, params, held_t.images)
     temperature = calibration.fit_temperature(logits, held_t.labels)
-    probs = calibration.sigmoid(logits / temperature)
+    # the decision the loop makes: p > threshold AND the predicate; a frame the predicate
+    # rules out can never be a (false) positive, whatever its score
+    pred_ok = predicate.batch(held_t.vectors, len(held_t))
+    probs = np.where(pred_ok, calibration.sigmoid(logits / temperature), 0.0)
     threshold = calibration.threshold_at_fpr(probs, held_t.labels, float(thc.target_fpr))
     chosen = calibration.rates_at(probs, held_t.labels, threshold)
     curve = calibration.pr_curve(probs, held_t.labels)
@@ -271,7 +284,8 @@ def evaluate_classifier(clf: Classifier, success: Sequence[Episode],
                        int(dc.pre_success_margin), int(dc.near_miss_frames))
     table = build_table(success, failures, clf.prep, rules)
     logits = _batched_logits(clf._logits, clf.params, table.images)
-    probs = clf.probs_from_logits(logits)
+    probs = np.where(clf.predicate.batch(table.vectors, len(table)),
+                     clf.probs_from_logits(logits), 0.0)
     return {"frames": calibration.rates_at(probs, table.labels, clf.threshold),
             "average_precision": calibration.average_precision(probs, table.labels),
             "episodes": _episode_report(clf, list(success) + list(failures), table.onsets,

@@ -22,6 +22,7 @@ from silri_jax.reward.labels import (
     BalancedSampler,
     LabelRules,
     build_table,
+    hardest_negatives,
     label_episode,
     split_episodes,
 )
@@ -74,6 +75,23 @@ def test_batches_are_balanced_with_a_share_of_near_misses() -> None:
     idx, labels = sampler.indices(40)
     assert labels.sum() == 20 and (table.labels[idx] == labels).all()
     assert (table.pools[idx[20:]] == POOL_NEAR_MISS).sum() == 10
+
+
+def test_hard_negative_mining_draws_the_top_scored_negatives() -> None:
+    success = [episode([-0.05] * 10 + [9.95] * 2, seed=i) for i in range(3)]
+    failures = [episode([-0.05] * 20, False, seed=5 + i) for i in range(3)]
+    table = build_table(success, failures, prep(), R)
+    scores = np.arange(len(table), dtype=float)  # the last frames score highest
+    mined = hardest_negatives(scores, table.labels, top=0.1)
+    neg = np.flatnonzero(table.labels == 0)
+    assert len(mined) == round(0.1 * len(neg)) and set(mined) == set(neg[-len(mined):])
+    sampler = BalancedSampler(table, near_miss_fraction=0.25, seed=0, mined_fraction=0.5)
+    assert len(sampler.mined) == 0  # nothing mined before the first evaluation
+    sampler.set_mined(mined)
+    idx, labels = sampler.indices(40)
+    assert np.isin(idx[20:], mined).sum() >= 10 and (table.labels[idx] == labels).all()
+    with pytest.raises(ValueError, match="exceeds 1"):
+        BalancedSampler(table, 0.6, 0, mined_fraction=0.6)
 
 
 def test_temperature_fit_recovers_a_known_temperature() -> None:

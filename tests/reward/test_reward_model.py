@@ -90,6 +90,8 @@ def test_predicate_parses_evaluates_and_round_trips() -> None:
     assert not pred({"state": np.array([0.3, 0, 0, -0.4])})
     assert not pred({"state": np.array([0.1, 0, 0, -0.6])})
     assert Predicate.parse("")({"state": np.zeros(1)})
+    rows = {"state": np.array([[0.3, 0, 0, -0.6], [0.3, 0, 0, -0.4], [0.1, 0, 0, -0.9]])}
+    assert list(pred.batch(rows, 3)) == [True, False, False]
     assert Predicate.from_json(pred.to_json()) == pred
     with pytest.raises(ValueError, match="KEY\\[INDEX\\] OP VALUE"):
         Predicate.parse("state[1] == 2")
