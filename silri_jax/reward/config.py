@@ -106,6 +106,11 @@ def _threshold() -> ml_collections.ConfigDict:
     # the threshold is the lowest held-out score whose frame false-positive rate is at
     # most this (the highest recall the false-positive budget allows)
     th.target_fpr = 0.01
+    # then raise it, if needed, to the lowest threshold under which the in-the-loop rule
+    # declares no held-out failed episode and no held-out success episode more than
+    # data.pre_success_margin frames before its onset (a held-out set of mostly easy
+    # negatives lets a frame-level budget through where it matters: near the onset)
+    th.episode_guard = True
     # consecutive frames above the threshold before success is declared (also the
     # default of the in-the-loop wrapper), used in the episode-level held-out report
     th.consecutive = 2

@@ -67,3 +67,38 @@ def episode_outcomes(declared: np.ndarray, onsets: np.ndarray, successful: np.nd
     lat = latency[s & (declared >= 0) & (latency >= 0)]
     out["mean_latency_frames"] = float(lat.mean()) if len(lat) else float("nan")
     return out
+
+
+def guarded_threshold(scores: Sequence[tuple[np.ndarray, np.ndarray]], onsets: np.ndarray,
+                      successful: np.ndarray, start: float, consecutive: int,
+                      warmup_steps: int, allowed_early: int) -> tuple[float, bool]:
+    """The lowest threshold >= ``start`` under which the rule declares no failed episode
+    and no success episode more than ``allowed_early`` frames before its onset, from
+    ``scores`` (per episode: probabilities and predicate flags per frame). Returns it and
+    whether some success episode is still declared under it (the highest candidate is
+    always clean, as it declares nothing at all: a guard that leaves no detection is not
+    met).
+
+    Raising the threshold only shrinks the runs of frames above it, so the first
+    declaration can only move later or vanish: a bisection over the distinct scores."""
+
+    def clean(th: float) -> bool:
+        for (p, ok), onset, won in zip(scores, onsets, successful, strict=True):
+            d = first_declaration(p, ok, th, consecutive, warmup_steps)
+            if d >= 0 and (not won or d < onset - allowed_early):
+                return False
+        return True
+
+    def detects(th: float) -> bool:
+        return any(won and first_declaration(p, ok, th, consecutive, warmup_steps) >= 0
+                   for (p, ok), won in zip(scores, successful, strict=True))
+
+    everything = np.concatenate([np.asarray(p, np.float64) for p, _ in scores])
+    candidates = np.unique(np.r_[start, everything[everything > start]])
+    lo, hi = 0, len(candidates) - 1
+    if clean(candidates[lo]):
+        return float(candidates[lo]), detects(candidates[lo])
+    while hi - lo > 1:  # invariant: candidates[lo] fails, candidates[hi] is clean
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if clean(candidates[mid]) else (mid, hi)
+    return float(candidates[hi]), detects(candidates[hi])

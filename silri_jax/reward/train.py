@@ -30,7 +30,11 @@ import optax
 from silri_jax.data.demos import Episode
 from silri_jax.reward import calibration
 from silri_jax.reward.augment import AugmentConfig, augment
-from silri_jax.reward.detector import episode_outcomes, first_declaration
+from silri_jax.reward.detector import (
+    episode_outcomes,
+    first_declaration,
+    guarded_threshold,
+)
 from silri_jax.reward.labels import (
     BalancedSampler,
     LabelRules,
@@ -131,16 +135,24 @@ def heldout_loss(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(bce_loss(jnp.asarray(logits), y, balanced_weights(y)))
 
 
-def _episode_report(clf: Classifier, episodes: Sequence[Episode], onsets: np.ndarray,
-                    successful: np.ndarray, warmup: int) -> dict[str, Any]:
-    """The in-the-loop rule run offline over whole held-out episodes."""
-    declared = []
+def _episode_scores(clf: Classifier, episodes: Sequence[Episode]
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per episode, every frame's calibrated probability and predicate flag."""
+    out = []
     for ep in episodes:
         logits = _batched_logits(clf._logits, clf.params, clf.prep.apply(ep.observations))
         probs = clf.probs_from_logits(logits)
-        n = len(probs)
-        ok = [clf.predicate({k: v[t] for k, v in ep.observations.items()}) for t in range(n)]
-        declared.append(first_declaration(probs, ok, clf.threshold, clf.consecutive, warmup))
+        ok = clf.predicate.batch(ep.observations, len(probs))
+        out.append((probs, ok))
+    return out
+
+
+def _episode_report(clf: Classifier, scores: Sequence[tuple[np.ndarray, np.ndarray]],
+                    onsets: np.ndarray, successful: np.ndarray, warmup: int
+                    ) -> dict[str, Any]:
+    """The in-the-loop rule run offline over whole episodes."""
+    declared = [first_declaration(p, ok, clf.threshold, clf.consecutive, warmup)
+                for p, ok in scores]
     out = episode_outcomes(np.asarray(declared), onsets, successful, within=3)
     out["consecutive"], out["warmup_steps"] = clf.consecutive, warmup
     return out
@@ -243,9 +255,22 @@ def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequen
                      consecutive=int(thc.consecutive), predicate=predicate)
     all_eps = list(success) + list(failures)
     held_ids = np.flatnonzero(held_ep)
+    scores = _episode_scores(clf, [all_eps[i] for i in held_ids])
+    warmup = int(config.loop.warmup_steps)
+    metrics["threshold_at_target_fpr"] = threshold
+    if bool(thc.episode_guard):
+        threshold, met = guarded_threshold(
+            scores, table.onsets[held_ids], table.episode_success[held_ids], threshold,
+            clf.consecutive, warmup, int(dc.pre_success_margin))
+        clf.threshold = threshold
+        metrics["episode_guard_met"] = met
+        metrics["heldout_frames"] = chosen = calibration.rates_at(probs, held_t.labels,
+                                                                  threshold)
+        log(f"threshold {metrics['threshold_at_target_fpr']:.4f} at the target FPR, "
+            f"{threshold:.4f} after the episode guard"
+            + ("" if met else " (NOT met: no held-out success is declared under it)"))
     metrics["heldout_episodes"] = _episode_report(
-        clf, [all_eps[i] for i in held_ids], table.onsets[held_ids],
-        table.episode_success[held_ids], int(config.loop.warmup_steps))
+        clf, scores, table.onsets[held_ids], table.episode_success[held_ids], warmup)
     header = header_of(model, temperature=temperature, threshold=threshold,
                        consecutive=int(thc.consecutive), predicate=predicate,
                        pretrained_path=str(mc.pretrained_path), metrics=metrics)
@@ -288,8 +313,9 @@ def evaluate_classifier(clf: Classifier, success: Sequence[Episode],
                      clf.probs_from_logits(logits), 0.0)
     return {"frames": calibration.rates_at(probs, table.labels, clf.threshold),
             "average_precision": calibration.average_precision(probs, table.labels),
-            "episodes": _episode_report(clf, list(success) + list(failures), table.onsets,
-                                        table.episode_success,
+            "episodes": _episode_report(clf, _episode_scores(clf, list(success)
+                                                             + list(failures)),
+                                        table.onsets, table.episode_success,
                                         int(config.loop.warmup_steps))}
 
 

@@ -13,7 +13,12 @@ from silri_jax.reward.calibration import (
     sigmoid,
     threshold_at_fpr,
 )
-from silri_jax.reward.detector import SuccessDetector, episode_outcomes, first_declaration
+from silri_jax.reward.detector import (
+    SuccessDetector,
+    episode_outcomes,
+    first_declaration,
+    guarded_threshold,
+)
 from silri_jax.reward.labels import (
     EXCLUDED,
     POOL_EARLY,
@@ -126,3 +131,20 @@ def test_success_needs_k_frames_in_a_row_after_the_warm_up() -> None:
                            np.array([True, True, True, False, False]), within=3)
     assert out["recall_within_3"] == pytest.approx(1 / 3)
     assert out["missed"] == pytest.approx(1 / 3) and out["false_alarm"] == 0.5
+
+
+def test_the_episode_guard_raises_the_threshold_just_enough() -> None:
+    ok = np.ones(8, bool)
+    success = (np.array([0.1, 0.1, 0.6, 0.6, 0.7, 0.95, 0.95, 0.95]), ok)  # onset 5
+    failed = (np.array([0.1, 0.8, 0.8, 0.1, 0.1, 0.1, 0.1, 0.1]), ok)
+    onsets, won = np.array([5, -1]), np.array([True, False])
+    # from 0.5: the success is declared at frame 3 (2 early) and the failure at 2
+    th, met = guarded_threshold([success, failed], onsets, won, 0.5, 2, 0, allowed_early=1)
+    assert met and th == pytest.approx(0.8)  # the lowest clean one: p > 0.8 only at 5..7
+    assert first_declaration(success[0], ok, th, 2, 0) == 6
+    th, met = guarded_threshold([success], onsets[:1], won[:1], 0.5, 2, 0, allowed_early=2)
+    assert met and th == 0.5
+    # scores high only long before the onset: the guard leaves no detection, not met
+    early = (np.array([0.9, 0.9, 0.9, 0.1, 0.1, 0.2, 0.2, 0.2]), ok)
+    th, met = guarded_threshold([early], np.array([6]), np.array([True]), 0.1, 2, 0, 0)
+    assert th == pytest.approx(0.9) and not met
