@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Labels, splits by episode, trains with early stopping, "
                                     "calibrates and thresholds; writes classifier.npz, "
                                     "pr_curve.png and report.json into --out.")
-    tr.add_argument("--success", required=True, help="dataset of successful episodes")
-    tr.add_argument("--failures", required=True, help="dataset of failed episodes")
-    tr.add_argument("--out", required=True, help="model directory (created)")
+    tr.add_argument("--success", help="dataset of successful episodes (required)")
+    tr.add_argument("--failures", help="dataset of failed episodes (required)")
+    tr.add_argument("--out", help="model directory, created (required)")
     tr.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="override a field of silri_jax/reward/config.py (repeatable)")
     tr.add_argument("--help-config", action="store_true",
@@ -142,6 +142,9 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if args.help_config:
             sys.stdout.write(_config_help())
             raise SystemExit(0)
+        missing = [f"--{n}" for n in ("success", "failures", "out") if not getattr(args, n)]
+        if missing:
+            _fail(f"train: the following arguments are required: {', '.join(missing)}")
         from silri_jax.reward.config import reward_config
         from silri_jax.reward.train import load_sets, train_classifier
 
