@@ -14,13 +14,18 @@ docs/reward.md describes the whole path.
 
 from silri_jax.reward.config import reward_config
 from silri_jax.reward.model_file import Classifier, ClassifierFileError, load_classifier
-from silri_jax.reward.wrappers import ContinueAfterSuccess, LearnedReward
+from silri_jax.reward.wrappers import (
+    ContinueAfterSuccess,
+    LearnedReward,
+    learned_reward_from_config,
+)
 
 __all__ = [
     "Classifier",
     "ClassifierFileError",
     "ContinueAfterSuccess",
     "LearnedReward",
+    "learned_reward_from_config",
     "load_classifier",
     "reward_config",
 ]

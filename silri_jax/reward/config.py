@@ -119,6 +119,10 @@ def _threshold() -> ml_collections.ConfigDict:
 
 def _loop() -> ml_collections.ConfigDict:
     lp = ml_collections.ConfigDict()
+    # classifier model directory (or .npz) that judges success in the loop; several,
+    # comma-separated, are the stages of a multi-stage task, in order; empty: the env's
+    # own reward
+    lp.model = ""
     # consecutive frames with p > threshold (and the predicate) before success;
     # -1: the model file's own (threshold.consecutive at training)
     lp.consecutive = -1

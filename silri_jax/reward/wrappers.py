@@ -122,6 +122,25 @@ class LearnedReward(gym.Wrapper):
         return obs, float(reward), bool(terminated), bool(truncated and not terminated), info
 
 
+def learned_reward_from_config(env: gym.Env, loop: Any) -> gym.Env:
+    """``env`` wrapped as the ``loop`` section of ``reward_config()`` says (unchanged when
+    ``loop.model`` is empty); each model file is loaded and checked against the env."""
+    from silri_jax.reward.model_file import load_classifier
+
+    paths = [p.strip() for p in str(loop.model).split(",") if p.strip()]
+    if not paths:
+        return env
+    spec = env_spec(env)
+    stages = [load_classifier(p, spec) for p in paths]
+    k = int(loop.consecutive)
+    return LearnedReward(env, stages, consecutive=None if k < 0 else k,
+                         warmup_steps=int(loop.warmup_steps),
+                         success_reward=float(loop.success_reward),
+                         step_reward=float(loop.step_reward),
+                         terminate_on_success=bool(loop.terminate_on_success),
+                         latch=bool(loop.latch))
+
+
 class ContinueAfterSuccess(gym.Wrapper):
     """After the first step that says success, the episode runs ``steps`` more steps and
     then terminates (the simulator's termination is held back until then)."""

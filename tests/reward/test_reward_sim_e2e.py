@@ -12,7 +12,12 @@ import pytest
 
 from silri_jax import envs
 from silri_jax.operators import SimulatedOperator
-from silri_jax.reward import LearnedReward, load_classifier
+from silri_jax.reward import (
+    LearnedReward,
+    learned_reward_from_config,
+    load_classifier,
+    reward_config,
+)
 from silri_jax.reward.__main__ import main
 from silri_jax.reward.record import make_pixel_env, record_labelled, save_sets
 
@@ -72,7 +77,11 @@ def test_the_classifier_ends_a_successful_expert_episode(trained) -> None:
 def test_no_success_while_the_arm_idles(trained) -> None:
     env = envs.make("pick_cube", {"cameras": ("front", "wrist"), "image_size": SIZE,
                                   "max_episode_steps": 30})
-    env = LearnedReward(env, load_classifier(trained), warmup_steps=3)
+    loop = reward_config().loop
+    assert learned_reward_from_config(env, loop) is env  # no model: the env's own reward
+    loop.model = str(trained)
+    env = learned_reward_from_config(env, loop)
+    assert isinstance(env, LearnedReward) and env.detectors[0].warmup_steps == 3
     env.reset(seed=5_000_002)
     for _ in range(30):
         _, _, term, trunc, info = env.step(np.zeros(3, np.float32))
