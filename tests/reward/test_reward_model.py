@@ -16,22 +16,22 @@ from silri_jax.reward.model import ModelSpec, RewardModel, classifier_loss
 from silri_jax.reward.preprocessing import Predicate, Preprocessing, parse_crops
 
 
-def _grads(backbone: str):
+def _grads(backbone: str, size: int = 32):
     model = RewardModel(ModelSpec(backbone=backbone, latent_dim=8, hidden_dims=(8,)),
-                        prep(size=32, input_size=32))
+                        prep(size=size, input_size=size))
     params = model.init(jax.random.PRNGKey(0))
-    images = {k: jax.random.randint(jax.random.PRNGKey(i), (4, 32, 32, 3), 0, 255
+    images = {k: jax.random.randint(jax.random.PRNGKey(i), (4, size, size, 3), 0, 255
                                     ).astype(jnp.uint8)
               for i, k in enumerate(model.prep.keys)}
     labels = jnp.array([1.0, 0.0, 1.0, 0.0])
-    grads = jax.grad(lambda p: classifier_loss(model, p, images, labels,
-                                               jax.random.PRNGKey(1))[0])(params)
+    grads = jax.jit(jax.grad(lambda p: classifier_loss(model, p, images, labels,
+                                                       jax.random.PRNGKey(1))[0]))(params)
     return params, {"/".join(k): float(jnp.abs(v).sum())
                     for k, v in flatten_dict(grads).items()}
 
 
 def test_gradients_reach_head_and_pooling_not_the_frozen_resnet() -> None:
-    params, g = _grads("resnet10")
+    params, g = _grads("resnet10", size=16)  # small frames: a short compile
     frozen = [k for k in g if k.startswith("frozen/backbone/")]
     assert frozen and all(g[k] == 0.0 for k in frozen)
     for cam in ("images_front", "images_wrist"):
