@@ -29,6 +29,7 @@ import abc
 import dataclasses
 import logging
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from silri_jax import specs
 log = logging.getLogger(__name__)
 
 _VALID_COMMANDS = (specs.GRIPPER_OPEN, specs.GRIPPER_STAY, specs.GRIPPER_CLOSE)
+_WAKE = -1  # an inbox item that only wakes the worker (refresh, recover, close)
 _COMMAND_NAMES = {specs.GRIPPER_OPEN: "open", specs.GRIPPER_STAY: "stay",
                   specs.GRIPPER_CLOSE: "close"}
 
@@ -185,12 +187,20 @@ class GripperWorker(Gripper):
         self.poll_s = float(poll_s)
         self._clock = clock
         self._cv = threading.Condition()
+        # The env's thread hands commands over through this queue and never takes _cv: a
+        # put never waits on the worker (a lock the worker holds while descheduled would
+        # delay the step by a scheduler slice). The worker sleeps on it, too.
+        self._inbox: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._early: list[int] = []  # items the worker took while sleeping, not yet drained
+        self._queued = False  # a command may sit in the inbox (state().busy)
         # All of the following are guarded by _cv; none is held during driver I/O.
         self._pending: int | None = None  # the command waiting to be sent
         self._last_sent: int | None = None  # the last command taken for sending
         self._last_start = -math.inf  # clock time the last motion was accepted
         self._reading = DriverReading(math.nan, False, False)
         self._t_reading = 0.0
+        # (reading, t_reading) as one object, so state() reads them together lock-free
+        self._latest = (self._reading, self._t_reading)
         self._fault = ""
         self._recover: _RecoverRequest | None = None
         self._refresh = False  # refresh() asked for a reading now
@@ -215,6 +225,7 @@ class GripperWorker(Gripper):
             raise
         with self._cv:
             self._reading, self._t_reading = reading, self._clock()
+            self._latest = (self._reading, self._t_reading)
         self._thread = threading.Thread(target=self._run, name=f"gripper-worker[{self.name}]",
                                         daemon=True)
         self._thread.start()
@@ -232,23 +243,24 @@ class GripperWorker(Gripper):
             raise ValueError(f"gripper command must be 0 (open), 1 (stay) or 2 (close), got {g}")
         if g == specs.GRIPPER_STAY:
             return
-        with self._cv:
-            if self._closed:
-                raise GripperError(f"{self.name}: command({command_name(g)}) after close()")
-            if self._fault:
-                return
-            self._pending = None if g == self._last_sent else g
-            self._cv.notify_all()
+        # Lock-free on purpose (see _inbox): single attribute reads and a queue put.
+        if self._closed:
+            raise GripperError(f"{self.name}: command({command_name(g)}) after close()")
+        if self._fault:
+            return
+        self._queued = True
+        self._inbox.put(g)
 
     def state(self) -> GripperState:
-        """The latest polled state (no I/O); ``busy`` also counts a waiting command."""
-        with self._cv:
-            r = self._reading
-            return GripperState(
-                width_m=r.width_m, grasped=r.grasped,
-                busy=r.busy or self._pending is not None, fault=self._fault,
-                t_host=self._t_reading,
-                command=specs.GRIPPER_STAY if self._last_sent is None else self._last_sent)
+        """The latest polled state (no I/O, no lock); ``busy`` also counts a command not
+        yet sent."""
+        reading, t_reading = self._latest
+        last = self._last_sent
+        return GripperState(
+            width_m=reading.width_m, grasped=reading.grasped,
+            busy=reading.busy or self._pending is not None or self._queued,
+            fault=self._fault, t_host=t_reading,
+            command=specs.GRIPPER_STAY if last is None else last)
 
     def refresh(self, timeout_s: float = 1.0) -> GripperState:
         """Has the worker send what is pending (when its refractory time allows) and read
@@ -265,6 +277,7 @@ class GripperWorker(Gripper):
             target = self._readings + 1
             self._refresh = True
             self._cv.notify_all()
+            self._inbox.put(_WAKE)
             end = time.monotonic() + float(timeout_s)
             while self._readings < target and not self._fault:
                 left = end - time.monotonic()
@@ -285,6 +298,7 @@ class GripperWorker(Gripper):
             request = _RecoverRequest()
             self._recover = request
             self._cv.notify_all()
+            self._inbox.put(_WAKE)
         if not request.done.wait(timeout_s):
             raise GripperError(f"{self.name}: recovery did not finish within {timeout_s} s; "
                                "state().fault will say how it ended")
@@ -301,6 +315,7 @@ class GripperWorker(Gripper):
                 return
             self._closed = self._stopping = True
             self._cv.notify_all()
+            self._inbox.put(_WAKE)
         if self._thread is not None:
             self._thread.join()
         try:
@@ -315,6 +330,7 @@ class GripperWorker(Gripper):
             send: int | None = None
             with self._cv:
                 while True:
+                    self._drain()
                     if self._stopping:
                         if self._recover is not None:  # never leave recover() waiting
                             self._recover.error = GripperError("the worker was closed")
@@ -324,7 +340,7 @@ class GripperWorker(Gripper):
                         break
                     now = self._clock()
                     if self._fault:
-                        self._cv.wait()
+                        self._sleep(None)
                         continue
                     ready_at = self._last_start + self.refractory_s
                     if self._pending is not None and now >= ready_at:
@@ -336,7 +352,7 @@ class GripperWorker(Gripper):
                     wait = next_poll - now
                     if self._pending is not None:
                         wait = min(wait, ready_at - now)
-                    self._cv.wait(wait)
+                    self._sleep(wait)
                 recover, self._recover = self._recover, None
             if recover is not None:
                 self._do_recover(recover)
@@ -355,10 +371,37 @@ class GripperWorker(Gripper):
                 continue
             with self._cv:
                 self._reading, self._t_reading = reading, self._clock()
+                self._latest = (self._reading, self._t_reading)
                 self._refresh = False
                 self._readings += 1
                 self._cv.notify_all()
             next_poll = self._clock() + self.poll_s
+
+    def _drain(self) -> None:
+        """Takes the commands handed over (under _cv, worker thread): the latest wins, and
+        one equal to the last sent cancels a different one still waiting."""
+        self._queued = False
+        items, self._early = self._early, []
+        while True:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        for g in items:
+            if g != _WAKE and not self._fault:
+                self._pending = None if g == self._last_sent else g
+
+    def _sleep(self, timeout: float | None) -> None:
+        """Waits (under _cv, worker thread) for an inbox item or ``timeout`` seconds, with
+        _cv released meanwhile; the item is kept for the next ``_drain``."""
+        self._cv.release()
+        try:
+            self._early.append(self._inbox.get(timeout=None if timeout is None
+                                               else max(0.0, timeout)))
+        except queue.Empty:
+            pass
+        finally:
+            self._cv.acquire()
 
     def _set_fault(self, e: BaseException) -> None:
         message = f"{self.name}: {describe_error(e)}"
@@ -367,6 +410,7 @@ class GripperWorker(Gripper):
             self._fault = message
             self._pending = None
             self._reading = dataclasses.replace(self._reading, busy=False)
+            self._latest = (self._reading, self._t_reading)
 
     def _do_recover(self, request: _RecoverRequest) -> None:
         try:
@@ -389,5 +433,6 @@ class GripperWorker(Gripper):
                 self._pending = self._last_sent = None
                 self._last_start = -math.inf
                 self._reading, self._t_reading = reading, self._clock()
+                self._latest = (self._reading, self._t_reading)
         finally:
             request.done.set()
