@@ -39,6 +39,14 @@ listing the differing paths and the checkpoint's location.
 
 Only local file systems are supported (artefact writers receive a :class:`pathlib.Path`).
 
+Several processes (``silri_jax.distributed``): a Checkpointer is used by ONE process (the
+learner's process 0), with Orbax restricted to it (``MultiprocessingOptions`` with
+``active_processes`` = this process), so the others take no part and nothing needs a shared
+file system. A state replicated over every process's devices is saved as this process's
+host copy (the same bytes: the checkpoint is the one a single process writes) and restored
+as host arrays, which the caller places on the global mesh again. A state *sharded* across
+processes cannot be saved by one process and is refused.
+
 Use in the learner::
 
     with Checkpointer(run_dir / "checkpoints", max_to_keep=3) as ckpt:
@@ -310,6 +318,7 @@ class Checkpointer:
             create=False,
             enable_async_checkpointing=self._async_save,
             cleanup_tmp_directories=False,
+            multiprocessing_options=_this_process_only(),
         )
         self._manager = ocp.CheckpointManager(
             self._directory, options=options, handler_registry=registry
@@ -379,7 +388,7 @@ class Checkpointer:
         items: dict[str, ocp.args.CheckpointArgs] = {
             name: ArtefactSave(path) for name, path in staged.items()
         }
-        items[STATE_ITEM] = ocp.args.StandardSave(state)
+        items[STATE_ITEM] = ocp.args.StandardSave(_addressable(state))
         items[METADATA_ITEM] = ocp.args.JsonSave(meta)
         try:
             started = manager.save(step, args=ocp.args.Composite(**items), force=force)
@@ -493,6 +502,7 @@ class Checkpointer:
             raise CheckpointError(f"cannot read the state metadata of {location}: {err}") from err
         if stored is None:
             raise CheckpointError(f"{location} holds no '{STATE_ITEM}' item")
+        template_state = _addressable(template_state)
         diffs = _structure_differences(template_state, getattr(stored, "tree", stored))
         if diffs:
             shown = diffs[:_MAX_LISTED_DIFFS]
@@ -546,6 +556,31 @@ class Checkpointer:
             f"Checkpointer({str(self._directory)!r}, max_to_keep={self._max_to_keep}, "
             f"async_save={self._async_save})"
         )
+
+
+def _this_process_only() -> ocp.options.MultiprocessingOptions:
+    """Orbax over this process alone (the default options with one process)."""
+    if jax.process_count() == 1:
+        return ocp.options.MultiprocessingOptions()
+    me = jax.process_index()
+    return ocp.options.MultiprocessingOptions(primary_host=me, active_processes={me},
+                                              barrier_sync_key_prefix=f"checkpointer{me}")
+
+
+def _addressable(tree: Any) -> Any:
+    """``tree`` with each array that spans other processes' devices as this process's
+    host copy (it must be replicated: one process holds all of it); others unchanged."""
+
+    def one(x: Any) -> Any:
+        if not isinstance(x, jax.Array) or x.is_fully_addressable:
+            return x
+        if not x.is_fully_replicated:
+            raise CheckpointError(
+                f"an array of shape {x.shape} is sharded across processes ({x.sharding}): "
+                "one process cannot save or restore it")
+        return np.array(x, copy=True)
+
+    return jax.tree.map(one, tree)
 
 
 def _check_artefact_name(name: str) -> None:

@@ -52,7 +52,7 @@ from silri_jax.agents.base import AgentState
 from silri_jax.checkpoint import Checkpointer
 from silri_jax.data import ReplayBuffer
 from silri_jax.data.transitions import chunk_from_columns
-from silri_jax.runtime import pacing, procs
+from silri_jax.runtime import follower, pacing, procs
 from silri_jax.runtime.wal import WriteAheadLog
 from silri_jax.training import build
 from silri_jax.training.logger import Logger
@@ -88,11 +88,16 @@ class Learner:
         r = config.runtime
         self.paths = run_paths(config)
         self.seed = int(config.seed)
-        self.env, self.spec, self.agent = build.make_spec_and_agent(config)
+        self.env, self.spec, self.agent = build.make_spec_and_agent(
+            config, devices=follower.learner_devices(config))
         self.acfg = build.agent_config(config)
         self.hash = build.config_hash(config)
         self.trainer = Trainer(self.agent, self.spec, self.acfg, int(r.replay_capacity),
                                self.seed)
+        # Several processes: this is process 0, and every batch call is shared with the
+        # others (silri_jax.runtime.follower).
+        self.leader = follower.Leader(self.agent, self.hash) if jax.process_count() > 1 \
+            else None
         self.ckpt = Checkpointer(self.paths["checkpoints"], max_to_keep=int(r.keep_checkpoints),
                                  async_save=False)
         self.logger = Logger(str(self.paths["tb"]), quiet=quiet)
@@ -137,6 +142,8 @@ class Learner:
         elif resume:
             log.warning("--resume: no checkpoint in %s yet, starting fresh (WAL replayed)",
                         self.paths["checkpoints"])
+        if self.leader is not None:  # fresh or restored: the same state everywhere
+            self.state = self.leader.share_state(self.state)
         if resume:
             self._replay_wal()
         if self.resumed_step is None:
@@ -600,10 +607,19 @@ def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if len(argv) > 1:
         raise ValueError(f"unexpected arguments: {argv[1:]}")
-    learner = Learner(_CONFIG.value, resume=_RESUME.value)
+    from silri_jax import distributed
 
-    procs.handle_stop_signals(lambda name: learner.stop(reason=name), SHUTDOWN_STACK_DUMP_S)
-    learner.run()
+    if not distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value,
+                                  _PROCESS_ID.value).is_leader:
+        print(json.dumps(follower.run(_CONFIG.value)), flush=True)
+        sys.exit(0)
+    try:
+        learner = Learner(_CONFIG.value, resume=_RESUME.value)
+        procs.handle_stop_signals(lambda name: learner.stop(reason=name),
+                                  SHUTDOWN_STACK_DUMP_S)
+        learner.run()
+    finally:
+        follower.release("process 0 stopped")  # several processes: the others end too
     print(json.dumps(summary(learner)), flush=True)
     sys.exit(0)
 
@@ -617,5 +633,14 @@ if __name__ == "__main__":
                                 "silri_jax.learner")
     _RESUME = flags.DEFINE_bool("resume", False,
                                 "continue from the latest checkpoint and write-ahead log")
+    # One learner over several processes (docs/runtime.md, "One learner over several
+    # processes").
+    _COORDINATOR = flags.DEFINE_string(
+        "coordinator_address", "", "HOST:PORT of process 0's JAX coordinator; empty: one "
+        "process, or the launcher's (srun, mpirun) when it started several")
+    _NUM_PROCESSES = flags.DEFINE_integer(
+        "num_processes", None, "processes of this learner (default 1, or the launcher's)")
+    _PROCESS_ID = flags.DEFINE_integer(
+        "process_id", None, "this process's index; 0 serves actors, checkpoints and logs")
     cli.run(main, prog="silri_jax.learner", summary=__doc__.split("\n\n")[0],
             default_config="configs/train.py", config_holder=_CONFIG, validate=build.validate)

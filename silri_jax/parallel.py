@@ -26,6 +26,13 @@ def make_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
     return Mesh(np.array(devs), (AXIS,))
 
 
+def global_mesh() -> Mesh:
+    """A 1-D mesh over every process's devices (``jax.devices()``): with several processes
+    (``silri_jax.distributed``) an update on it spans all of them; with one it is
+    ``make_mesh()``."""
+    return make_mesh(jax.devices())
+
+
 def data_parallel(
     fn: Callable[[Any, Any], tuple[Any, Any]],
     mesh: Mesh,
@@ -132,3 +139,19 @@ def example_keys(key: jax.Array, n_local: int, axis_name: str | None) -> jax.Arr
 
 def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, P())
+
+
+def place_replicated(tree: Any, mesh: Mesh) -> Any:
+    """``tree`` replicated over ``mesh``. A mesh over several processes' devices: each
+    process places its own values on its own devices, with none of the cross-process
+    comparison ``device_put`` would run (a collective every process would have to join
+    at that point); the caller makes the values equal (``runtime.follower.Leader``)."""
+    sharding = replicated(mesh)
+    if sharding.is_fully_addressable:
+        return jax.device_put(tree, sharding)
+
+    def one(x: Any) -> jax.Array:
+        host = np.asarray(x)
+        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+    return jax.tree.map(one, tree)

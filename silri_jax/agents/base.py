@@ -52,7 +52,7 @@ from silri_jax.parallel import (
     data_parallel_sampled,
     example_keys,
     make_mesh,
-    replicated,
+    place_replicated,
 )
 from silri_jax.specs import GRIPPER_STAY, IMAGE_PREFIX, Batch, EnvSpec, example_batch
 
@@ -143,6 +143,10 @@ class Agent(abc.ABC):
         self.axis_name: str | None = AXIS
         # Every entry point that takes a batch, by name; ``_build`` may add its own.
         self._batch_fns: dict[str, BatchFn] = {"update": self._update, "pretrain": self._pretrain}
+        # Set by a multi-process learner's process 0 (``runtime.follower.Leader``): called
+        # with (entry point, batch, decoder) before each batch entry point runs, it hands
+        # the batch to every process and returns it as the global array they all use.
+        self.batch_hook: Callable[[str, Batch, ObservationDecoder | None], Batch] | None = None
         self._build()
         # Compiled per (entry point, decoder): None is the plain, already-decoded form.
         self._compiled: dict[tuple[str, ObservationDecoder | None], BatchFn] = {}
@@ -199,7 +203,7 @@ class Agent(abc.ABC):
             counters={k: jnp.zeros((), jnp.int32) for k in self.counter_names},
         )
         # Replicated over the mesh from the start, as the update returns it: one compile.
-        return jax.device_put(state, replicated(self.mesh))
+        return place_replicated(state, self.mesh)
 
     counter_names: tuple[str, ...] = ()
 
@@ -380,6 +384,8 @@ class Agent(abc.ABC):
         if decoder is not None:
             self._check_decoder(decoder)
         self._check_image_leaves(batch, decoder)
+        if self.batch_hook is not None:
+            batch = self.batch_hook(name, batch, decoder)
         key = (name, decoder)
         fn = self._compiled.get(key)
         if fn is None:
@@ -406,6 +412,9 @@ class Agent(abc.ABC):
         """
         if name not in self._batch_fns:
             raise ValueError(f"agent {self.name!r} has no batch entry point {name!r}")
+        if self.batch_hook is not None:
+            raise ValueError("a batch drawn inside the compiled call cannot be shared with "
+                             "the other processes: keep the replay on the host")
         if decoder is not None and not decoder.image_shapes:
             decoder = None
         body = self._batch_fns[name]

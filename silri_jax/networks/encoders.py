@@ -14,12 +14,15 @@ from collections.abc import Mapping, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from silri_jax.parallel import example_keys
 from silri_jax.specs import IMAGE_PREFIX
 
-IMAGENET_MEAN = jnp.array([0.485, 0.456, 0.406], jnp.float32)
-IMAGENET_STD = jnp.array([0.229, 0.224, 0.225], jnp.float32)
+# numpy, not jnp: a jnp array made at import would start a JAX backend, after which a
+# multi-process learner can no longer call jax.distributed.initialize
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 GN_EPS = 1e-5
 
 

@@ -14,7 +14,7 @@ import importlib
 import inspect
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ml_collections
@@ -204,13 +204,17 @@ def validate_teleop(config: ml_collections.ConfigDict) -> None:
 
 
 def make_env_and_agent(config: ml_collections.ConfigDict, operator: Any | None = None,
-                       device: Any | None = None) -> tuple[Any, EnvSpec, Agent]:
+                       device: Any | None = None, devices: Sequence[Any] | None = None
+                       ) -> tuple[Any, EnvSpec, Agent]:
+    """``devices``: the agent's (default this process's; ``jax.devices()`` for a learner of
+    several processes)."""
     env = make_env(config, operator, device=device)
     spec = envs.env_spec(env)
-    return env, spec, make_agent(agent_config(config), spec)
+    return env, spec, make_agent(agent_config(config), spec, devices)
 
 
-def make_spec_and_agent(config: ml_collections.ConfigDict) -> tuple[Any, EnvSpec, Agent]:
+def make_spec_and_agent(config: ml_collections.ConfigDict,
+                        devices: Sequence[Any] | None = None) -> tuple[Any, EnvSpec, Agent]:
     """What the learner needs: the spec and the agent, with an env only where building
     one touches no hardware (a real arm's spec comes from its config files; its env is
     then None: the learner never drives the robot)."""
@@ -218,8 +222,8 @@ def make_spec_and_agent(config: ml_collections.ConfigDict) -> tuple[Any, EnvSpec
 
     if is_real(config):
         spec = spec_from_config(config)
-        return None, spec, make_agent(agent_config(config), spec)
-    return make_env_and_agent(config)
+        return None, spec, make_agent(agent_config(config), spec, devices)
+    return make_env_and_agent(config, devices=devices)
 
 
 # ---------------------------------------------------------------------------- checks
