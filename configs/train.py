@@ -19,6 +19,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from silri_jax.agents.config import override_section
+from silri_jax.reward.config import reward_config
 from silri_jax.teleop.config import teleop_config
 
 VARIANTS = (
@@ -238,6 +239,9 @@ def get_config(variant: str = "silri_pick_cube_state") -> ml_collections.ConfigD
     c.runtime = _runtime()
     c.teleop = _teleop()
     c.record = _record()
+    # the learned reward (silri_jax/reward/config.py): training a success classifier, and
+    # reward.loop.model, which puts it in place of the env's own success (empty: not used)
+    c.reward = reward_config()
     # a real arm, or its rehearsal in simulation: configs/robots/<name>.py (sim_franka,
     # sim_ur, franka_fr3, franka_panda, ur5e, ur_cb3) or the path of such a file; the env
     # is then the robot env of silri_jax/robots (docs/robots.md). Empty (the default):

@@ -34,6 +34,8 @@ AGENT_CONFIG_FILE = pathlib.Path(__file__).resolve().parent / "agents" / "config
 SCHEMA_FILE = REPO / "configs" / "train.py"
 # the teleop section's device fields are documented where they are set
 TELEOP_CONFIG_FILE = pathlib.Path(__file__).resolve().parent / "teleop" / "config.py"
+# ... and the learned-reward section's where reward_config() sets them
+REWARD_CONFIG_FILE = pathlib.Path(__file__).resolve().parent / "reward" / "config.py"
 
 
 class ConfigError(ValueError):
@@ -166,7 +168,8 @@ def config_field_docs(config: ml_collections.ConfigDict, config_path: str
     """``[(flag name, default, doc)]`` for every field of ``config``; the agent override
     section's fields take their docs from the agent configs (where they are set)."""
     # configs/train.py defines the schema; another config file documents what it sets
-    docs = {**field_docs(TELEOP_CONFIG_FILE), **field_docs(SCHEMA_FILE),
+    docs = {**field_docs(TELEOP_CONFIG_FILE), **field_docs(REWARD_CONFIG_FILE),
+            **field_docs(SCHEMA_FILE),
             **field_docs(config_path)}
     section = _agent_section(config)
     agent_docs = field_docs(AGENT_CONFIG_FILE) if section is not None else {}

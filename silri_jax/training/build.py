@@ -123,7 +123,20 @@ def make_env(config: ml_collections.ConfigDict, operator: Any | None = None,
     """The task env, wrapped so ``operator`` can take over (None: it never does), or, with
     a teleop ``device`` (``make_teleop_device``), so the device takes over through the
     bridge's mixer (``silri_jax.envs.teleop_intervention``). With ``config.robot`` set,
-    the robot env of ``silri_jax.robots`` (a real arm or its rehearsal)."""
+    the robot env of ``silri_jax.robots`` (a real arm or its rehearsal). With
+    ``config.reward.loop.model`` set, a learned success classifier gives the reward and
+    ends the episode instead of the env's own success (``silri_jax.reward``)."""
+    env = _interactive_env(config, operator, device)
+    if "reward" in config:
+        from silri_jax.reward.wrappers import learned_reward_from_config
+
+        env = learned_reward_from_config(env, config.reward.loop)
+    return env
+
+
+def _interactive_env(config: ml_collections.ConfigDict, operator: Any | None,
+                     device: Any | None) -> Any:
+    """The env with its intervention wrapper (see ``make_env``)."""
     if str(config.get("robot", "")):
         from silri_jax.robots.factory import make_robot_env
 
