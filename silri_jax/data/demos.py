@@ -13,6 +13,11 @@ lengths T_0 .. T_{E-1}, T = sum T_e transitions:
   first frame.
 - ``actions`` float32[T, d], ``rewards`` float32[T], ``terminated`` / ``truncated``
   uint8[T], and ``gripper_actions`` int32[T] when the spec has a gripper.
+- ``frame_labels`` / ``label_sources`` int8[T + E], optional (present when any episode
+  carries labels): per FRAME, laid out like ``frames/<key>``, the success label of each
+  frame (-1 unlabelled, 0 negative, 1 positive) and who gave it (0 none, 1 human,
+  2 classifier, 3 veto; ``silri_jax.data.frame_labels``). Episodes without labels are
+  stored as unlabelled; files without these keys load with ``frame_labels=None``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from silri_jax.data import frame_labels as fl
 from silri_jax.data.replay import ReplayBuffer
 from silri_jax.specs import EnvSpec
 
@@ -34,7 +40,11 @@ DEMO_FORMAT_VERSION = 1
 
 @dataclasses.dataclass
 class Episode:
-    """One demonstration: ``observations`` holds T + 1 frames per key, the rest T rows."""
+    """One demonstration: ``observations`` holds T + 1 frames per key, the rest T rows.
+
+    ``frame_labels`` / ``label_sources`` (int8[T + 1], both or neither) are the optional
+    per-frame success labels and their sources (``silri_jax.data.frame_labels``).
+    """
 
     observations: dict[str, np.ndarray]
     actions: np.ndarray
@@ -42,6 +52,8 @@ class Episode:
     terminated: np.ndarray
     truncated: np.ndarray
     gripper_actions: np.ndarray | None = None
+    frame_labels: np.ndarray | None = None
+    label_sources: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -66,6 +78,19 @@ class Episode:
                                  f"expected T + 1 = {t + 1}")
         if spec.action.has_gripper and self.gripper_actions is None:
             raise ValueError(f"{where}: gripper_actions missing, the spec has a gripper")
+        if (self.frame_labels is None) != (self.label_sources is None):
+            raise ValueError(f"{where}: frame_labels and label_sources come together "
+                             "(both or neither)")
+        if self.frame_labels is not None:
+            fl.check_labels(np.asarray(self.frame_labels), np.asarray(self.label_sources),
+                            t + 1, where)
+
+    def labels_or_empty(self) -> tuple[np.ndarray, np.ndarray]:
+        """(frame_labels, label_sources) as int8[T + 1]; unlabelled when it has none."""
+        if self.frame_labels is None or self.label_sources is None:
+            return fl.empty_labels(len(self) + 1)
+        return (np.asarray(self.frame_labels, np.int8),
+                np.asarray(self.label_sources, np.int8))
 
 
 def save_demos(path: str | os.PathLike[str], spec: EnvSpec, episodes: Sequence[Episode]) -> None:
@@ -89,6 +114,10 @@ def save_demos(path: str | os.PathLike[str], spec: EnvSpec, episodes: Sequence[E
         arrays["gripper_actions"] = np.concatenate(
             [ep.gripper_actions for ep in episodes]  # type: ignore[misc]
         ).astype(np.int32)
+    if any(ep.frame_labels is not None for ep in episodes):
+        pairs = [ep.labels_or_empty() for ep in episodes]
+        arrays["frame_labels"] = np.concatenate([p[0] for p in pairs]).astype(np.int8)
+        arrays["label_sources"] = np.concatenate([p[1] for p in pairs]).astype(np.int8)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
@@ -108,6 +137,9 @@ def load_demos(path: str | os.PathLike[str]) -> tuple[EnvSpec, list[Episode]]:
         frames = {k: z["frames/" + k] for k in spec.observation.entries}
         rest = {n: z[n] for n in ("actions", "rewards", "terminated", "truncated")}
         grip = z["gripper_actions"] if spec.action.has_gripper else None
+        labelled = "frame_labels" in z.files and "label_sources" in z.files
+        labels = z["frame_labels"] if labelled else None
+        sources = z["label_sources"] if labelled else None
     episodes = []
     t0 = f0 = 0
     for length in lengths.tolist():
@@ -117,6 +149,8 @@ def load_demos(path: str | os.PathLike[str]) -> tuple[EnvSpec, list[Episode]]:
             actions=rest["actions"][ts], rewards=rest["rewards"][ts],
             terminated=rest["terminated"][ts], truncated=rest["truncated"][ts],
             gripper_actions=None if grip is None else grip[ts],
+            frame_labels=None if labels is None else labels[fs],
+            label_sources=None if sources is None else sources[fs],
         ))
         t0, f0 = t0 + length, f0 + length + 1
     for i, ep in enumerate(episodes):
