@@ -14,7 +14,16 @@ other observation keys ``k``       ``observation.<k>`` ('/' becomes '.')
 ``intervention_segment``           ``complementary_info.intervention_segment`` int64
 (gripper tasks)                    ``complementary_info.discrete_penalty`` float32, 0
 final observation row              ``complementary_info.is_final_observation`` bool
+``frame_labels``                   ``complementary_info.reward_label`` int64 (per ROW)
+``label_sources``                  ``complementary_info.label_source`` int64 (per ROW)
 =================================  ===================================================
+
+Frame labels. Row i holds observation o_i, and its ``reward_label`` is the success label
+of that frame (-1 unlabelled, 0 negative, 1 positive) and ``label_source`` who gave it
+(0 none, 1 human, 2 classifier, 3 veto; ``silri_jax.data.frame_labels``): the T + 1 rows
+carry the T + 1 frame labels exactly, no padding. Both columns are always written
+(unlabelled episodes: -1 / 0); reading a dataset without them gives episodes with
+``frame_labels=None``.
 
 Gripper. The discrete command becomes one extra last action column named ``gripper``,
 valued as LeRobot's HIL-SERL gripper (``GripperAction``: 0 close, 1 stay, 2 open), the
@@ -41,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from silri_jax.data import frame_labels as fl
 from silri_jax.data.demos import Episode
 from silri_jax.datasets.episodes import DatasetEpisode, interventions_of, segments_of, task_of
 from silri_jax.datasets.errors import DatasetError
@@ -66,6 +76,8 @@ INTERVENTION = "complementary_info.is_intervention"
 SEGMENT = "complementary_info.intervention_segment"
 PENALTY = "complementary_info.discrete_penalty"
 FINAL = "complementary_info.is_final_observation"
+REWARD_LABEL = "complementary_info.reward_label"
+LABEL_SOURCE = "complementary_info.label_source"
 GRIPPER_NAME = "gripper"
 
 
@@ -115,6 +127,8 @@ def features_for(spec: EnvSpec) -> dict[str, dict[str, Any]]:
     if spec.action.has_gripper:
         feats[PENALTY] = {"dtype": "float32", "shape": (1,), "names": ["discrete_penalty"]}
     feats[FINAL] = {"dtype": "bool", "shape": (1,), "names": None}
+    feats[REWARD_LABEL] = {"dtype": "int64", "shape": (1,), "names": None}
+    feats[LABEL_SOURCE] = {"dtype": "int64", "shape": (1,), "names": None}
     return feats
 
 
@@ -147,7 +161,20 @@ def episode_columns(spec: EnvSpec, ep: Episode) -> dict[str, np.ndarray]:
     final = np.zeros(t + 1, bool)
     final[-1] = True
     cols[FINAL] = final
+    labels, sources = _labels_of(ep)
+    cols[REWARD_LABEL] = labels.astype(np.int64)
+    cols[LABEL_SOURCE] = sources.astype(np.int64)
     return cols
+
+
+def _labels_of(ep: Episode) -> tuple[np.ndarray, np.ndarray]:
+    """(frame labels, label sources) int8[T + 1] of any episode; unlabelled when it has
+    none."""
+    labels = getattr(ep, "frame_labels", None)
+    sources = getattr(ep, "label_sources", None)
+    if labels is None or sources is None:
+        return fl.empty_labels(len(ep) + 1)
+    return np.asarray(labels, np.int8), np.asarray(sources, np.int8)
 
 
 def write_episodes(
@@ -267,12 +294,25 @@ def episode_from_columns(
         if INTERVENTION in cols else None
     task = str(cols["task"][0]) if "task" in cols and len(cols["task"]) else None
     segments = np.rint(cols[SEGMENT][:t]).astype(np.int64) if SEGMENT in cols else None
+    labels = sources = None
+    if REWARD_LABEL in cols and LABEL_SOURCE in cols:
+        labels, sources = (_frame_column(cols[name], t, has_final)
+                           for name in (REWARD_LABEL, LABEL_SOURCE))
     return DatasetEpisode(
         observations=obs, actions=action, rewards=rewards,
         terminated=terminated.astype(np.uint8), truncated=truncated.astype(np.uint8),
-        gripper_actions=grip, is_intervention=flags, task=task,
-        intervention_segment=segments,
+        gripper_actions=grip, frame_labels=labels, label_sources=sources,
+        is_intervention=flags, task=task, intervention_segment=segments,
     )
+
+
+def _frame_column(values: np.ndarray, t: int, has_final: bool) -> np.ndarray:
+    """A per-row code column as int8[T + 1] (a dataset without the final observation row
+    repeats its last row's, as its observations do)."""
+    codes = np.rint(np.asarray(values, np.float64).reshape(len(values))).astype(np.int8)
+    if not has_final:
+        codes = np.concatenate([codes, codes[-1:]])
+    return codes[: t + 1]
 
 
 def read_episodes(root: str | Path) -> tuple[EnvSpec, list[DatasetEpisode]]:

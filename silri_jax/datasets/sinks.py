@@ -50,14 +50,19 @@ class LeRobotSink:
         return self.writer.num_episodes
 
     def add(self, take: Any) -> None:
-        """Writes one take (a ``record.Take``: its episode and per-step intervention
-        flags) as the next episode."""
+        """Writes one take (a ``record.Take``: its episode, per-step intervention flags and
+        per-frame labels) as the next episode."""
         ep = take.episode
         flags = np.asarray(take.interventions, np.uint8)
+        labels = getattr(take, "frame_labels", None)
+        sources = getattr(take, "label_sources", None)
+        if labels is None or sources is None:
+            labels, sources = ep.frame_labels, ep.label_sources
         episode = DatasetEpisode(
             observations=ep.observations, actions=ep.actions, rewards=ep.rewards,
             terminated=ep.terminated, truncated=ep.truncated,
-            gripper_actions=ep.gripper_actions, is_intervention=flags, task=self.task,
+            gripper_actions=ep.gripper_actions, frame_labels=labels,
+            label_sources=sources, is_intervention=flags, task=self.task,
             intervention_segment=np.asarray(take.segments, np.int64))
         episode.validate(self.spec, self.writer.num_episodes)
         self.writer.add_episode(episode_columns(self.spec, episode), self.task)

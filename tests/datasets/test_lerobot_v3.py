@@ -322,3 +322,59 @@ def test_takeover_segments_are_stored_per_step_and_read_back(tmp_path: Path) -> 
     assert back[0].intervention_segment.tolist() == [-1, 4, 4, -1, 7, 7]
     assert back[1].intervention_segment.tolist() == [0, -1, 1, 1, -1, 2]
     validate(tmp_path / "ds")  # raises listing any problem
+
+
+def test_frame_labels_are_per_row_columns_and_read_back(tmp_path: Path) -> None:
+    from silri_jax import specs
+    from silri_jax.data import frame_labels as fl
+    from silri_jax.datasets.lerobot_episodes import LABEL_SOURCE, REWARD_LABEL
+
+    spec = specs.state_env_spec(state_dim=4, action_dim=2)
+    labelled, plain = h.episodes(spec, [5, 4])
+    labelled.frame_labels = np.array([-1, 0, 0, 1, 1, 1], np.int8)
+    labelled.label_sources = np.array([0, 1, 3, 1, 2, 1], np.int8)
+    write_episodes(tmp_path / "ds", spec, [labelled, plain], fps=10)
+    validate(tmp_path / "ds")
+    with LeRobotReader(tmp_path / "ds") as reader:
+        for name in (REWARD_LABEL, LABEL_SOURCE):
+            assert reader.features[name]["dtype"] == "int64"
+            assert list(reader.features[name]["shape"]) == [1]
+        rows = reader.episode(0)
+        assert len(rows["index"]) == 6  # T + 1 rows, one label each
+        assert np.asarray(rows[REWARD_LABEL]).reshape(-1).tolist() == [-1, 0, 0, 1, 1, 1]
+    _, back = read_episodes(tmp_path / "ds")
+    assert back[0].frame_labels.tolist() == [-1, 0, 0, 1, 1, 1]
+    assert back[0].label_sources.tolist() == [0, 1, 3, 1, 2, 1]
+    # an unlabelled episode is written as unlabelled frames
+    assert (back[1].frame_labels == fl.UNLABELLED).all()
+    assert (back[1].label_sources == fl.SOURCE_NONE).all()
+    assert back[1].frame_labels.shape == (5,)
+
+
+def test_datasets_without_label_columns_read_with_no_labels(tmp_path: Path) -> None:
+    from silri_jax import specs
+    from silri_jax.datasets import lerobot_episodes as le
+
+    spec = specs.state_env_spec(state_dim=4, action_dim=2)
+    original = le.features_for
+
+    def without(spec_):
+        feats = original(spec_)
+        feats.pop(le.REWARD_LABEL)
+        feats.pop(le.LABEL_SOURCE)
+        return feats
+
+    original_cols = le.episode_columns
+
+    def cols_without(spec_, ep):
+        cols = original_cols(spec_, ep)
+        cols.pop(le.REWARD_LABEL)
+        cols.pop(le.LABEL_SOURCE)
+        return cols
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(le, "features_for", without)
+        mp.setattr(le, "episode_columns", cols_without)
+        write_episodes(tmp_path / "old", spec, h.episodes(spec, [3, 4]), fps=10)
+    _, back = read_episodes(tmp_path / "old")
+    assert all(ep.frame_labels is None and ep.label_sources is None for ep in back)
