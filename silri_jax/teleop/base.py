@@ -31,11 +31,18 @@ import numpy as np
 from silri_jax import specs
 
 # Edge events a device can raise; config bindings map buttons and keys to them.
-EVENTS = ("success", "failure", "rerecord", "quit", "toggle_intervention", "continue")
+# The label events label frames for the reward classifier and never end an episode:
+# ``label_success`` / ``label_failure`` make every frame after the step of the press
+# positive / negative for the rest of the episode ("from this press onward"),
+# ``label_undo`` takes back the last label press (``silri_jax.reward.labelling``).
+LABEL_EVENTS = ("label_success", "label_failure", "label_undo")
+EVENTS = ("success", "failure", "rerecord", "quit", "toggle_intervention", "continue",
+          *LABEL_EVENTS)
 
 # Roles a held input can play besides raising an event; their names appear in
 # ``Sample.buttons`` (always present, True while any bound input is held).
-HOLD_ROLES = ("clutch", "gripper_close", "gripper_open")
+# ``label_hold`` is hold-to-label: the frames produced while it is held are positive.
+HOLD_ROLES = ("clutch", "gripper_close", "gripper_open", "label_hold")
 # Roles acted on at the press only.
 PRESS_ROLES = ("gripper_toggle",)
 ROLES = HOLD_ROLES + PRESS_ROLES

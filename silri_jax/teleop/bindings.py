@@ -8,8 +8,9 @@ ever presses inputs of its own kind):
     bindings.success = "button:1, button:a, key:y"
 
 Bindings name either an event of ``base.EVENTS`` (raised once per press, queued, never
-lost) or a role: ``clutch``, ``gripper_close`` and ``gripper_open`` are held roles
-(active while a bound input is held), ``gripper_toggle`` acts at each press. An empty
+lost; the label events ``label_success``, ``label_failure`` and ``label_undo`` among
+them) or a role: ``clutch``, ``gripper_close``, ``gripper_open`` and ``label_hold`` are
+held roles (active while a bound input is held), ``gripper_toggle`` acts at each press. An empty
 string binds nothing. Nothing here ever reads the terminal (no ``input()``): events come
 only from the device the operator already holds.
 """

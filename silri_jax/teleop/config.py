@@ -116,6 +116,20 @@ def _bindings() -> ml_collections.ConfigDict:
     b.quit = "button:esc, button:back, key:esc"
     # pressed to flip control in toggle mode (SpaceMouse Pro lock, gamepad Y)
     b.toggle_intervention = "button:lock, button:y, key:t"
+    # reward-classifier labels (docs/reward.md, Labelling); they never end the episode.
+    # Held: the frames produced while held are success frames (keyboard h; unbound on
+    # gamepads and SpaceMice by default: e.g. "button:rstick" or a SpaceMouse Pro
+    # "button:5")
+    b.label_hold = "key:h"
+    # pressed: every frame after this step is a success frame, for the rest of the
+    # episode or until label_failure / label_undo (keyboard p, "positive")
+    b.label_success = "key:p"
+    # pressed: every frame after this step is a failure frame, for the rest of the
+    # episode or until label_success / label_undo (keyboard x)
+    b.label_failure = "key:x"
+    # pressed: takes back the last label press, its frames go back to what they were
+    # (keyboard z)
+    b.label_undo = "key:z"
     return b
 
 

@@ -119,3 +119,27 @@ def test_gone_device_is_unhealthy_with_zero_twist_but_keeps_queued_events():
     p.raw.mark_back(0.2)
     p.raw.report(0.3, axes=np.full(6, 0.5))
     assert p.sample(0.3).healthy
+
+
+def test_label_bindings_default_to_free_keys_and_reach_the_sample():
+    from silri_jax.teleop.config import bindings_mapping, teleop_config
+
+    mapping = bindings_mapping(teleop_config())
+    b = Bindings.from_mapping(mapping)
+    # every input is bound to at most one event or role (the label keys clash with none)
+    for name in {*b.events, *b.roles}:
+        assert len(b.events_of(name)) + len(b.roles_of(name)) == 1, name
+    assert b.inputs_for("label_hold") == ("key:h",)
+    assert b.inputs_for("label_success") == ("key:p",)
+    assert b.inputs_for("label_failure") == ("key:x",)
+    assert b.inputs_for("label_undo") == ("key:z",)
+    p = Pipeline("test", bindings=b)
+    s = p.sample(0.0)
+    assert s.buttons["label_hold"] is False  # a hold role: always present
+    p.raw.report(0.1, held=["key:h"])
+    p.raw.report(0.2, pressed=["key:p"])
+    p.raw.report(0.3, released=["key:p"])
+    p.raw.report(0.3, pressed=["key:z"])
+    s = p.sample(0.3)
+    assert s.buttons["label_hold"] is True and s.events == ("label_success", "label_undo")
+    assert s.buttons["clutch"] is False
