@@ -43,6 +43,8 @@ import jax
 import ml_collections
 import numpy as np
 
+from silri_jax.agents import make_agent
+from silri_jax.envs import env_spec
 from silri_jax.robots.arm import ArmError
 from silri_jax.runtime import procs, setup
 from silri_jax.runtime.pacing import Pacer
@@ -339,8 +341,11 @@ def _means(obs: Any) -> dict[str, float]:
 
 
 def evaluate(config: ml_collections.ConfigDict, policy: str | None) -> dict[str, Any]:
-    """Deterministic evaluation without operator; params from a file or the learner."""
-    env, spec, agent = build.make_env_and_agent(config, operator=None)
+    """Deterministic evaluation without operator; params from a file or the learner.
+    Success is the simulator's where there is one (``build.make_eval_env``)."""
+    env = build.make_eval_env(config)
+    spec = env_spec(env)
+    agent = make_agent(build.agent_config(config), spec)
     if policy:
         params, pspec, agent = load_policy(policy)
         if pspec != spec:
@@ -385,7 +390,7 @@ def evaluate_the_operator(config: ml_collections.ConfigDict) -> dict[str, Any]:
                 "not the built-in simulated operator"}
     from silri_jax.operators import evaluate_operator
 
-    env = build.make_env(config, operator=None)
+    env = build.make_eval_env(config)
     res = evaluate_operator(env, t.operator_profile, int(config.runtime.eval_episodes),
                             int(config.runtime.eval_seed))
     return {"event": "operator_eval", "profile": t.operator_profile,

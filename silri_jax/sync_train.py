@@ -108,7 +108,7 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
     env, spec, agent = build.make_env_and_agent(config, operator, device=device)
     if device is not None:
         device.start()
-    eval_env = build.make_env(config, None)
+    eval_env = build.make_eval_env(config)
     acfg = build.agent_config(config)
     key, init_key = jax.random.split(key)
     trainer = Trainer(agent, spec, acfg, int(r.replay_capacity), seed, init_key=init_key)
@@ -191,6 +191,8 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
             counts["successes"] += int(success)
             recent.append({"success": float(success), "return": ep_ret, "length": ep_len,
                            "intervention_rate": ep_interv / ep_len})
+            if "sim_success" in info:  # a learned reward judged; the simulator's beside it
+                recent[-1]["sim_success"] = float(bool(info["sim_success"]))
             log.scalars("episode", recent[-1], step)
             episode += 1
             obs, _ = env.reset(seed=seed * 100_000 + episode)

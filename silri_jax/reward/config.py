@@ -1,8 +1,8 @@
 """Config of the learned reward (``python -m silri_jax.reward``, ``LearnedReward``).
 
-Not yet wired into ``configs/train.py``: the trainer takes this section on its own
-(``--set model.backbone=resnet10``); a ``c.reward = reward_config()`` line in
-``configs/train.py:get_config`` would make it one more section of the main config.
+The trainer takes this section on its own (``--set model.backbone=resnet10``); the main
+config holds it as ``config.reward`` (``configs/train.py``), where ``reward.loop`` puts a
+trained classifier in the loop of every entry point (``--config.reward.loop.model=...``).
 Every field is documented by the comment line above it, as in ``configs/train.py``.
 """
 
@@ -136,6 +136,28 @@ def _loop() -> ml_collections.ConfigDict:
     lp.terminate_on_success = True
     # without termination: once declared, success stays declared for the episode
     lp.latch = True
+    # steps the arm holds its pose after a declaration, waiting for a veto (the
+    # declaration stands when nobody answers); 0: success at once
+    lp.confirm_window = 0
+    # who may veto or confirm a declaration and report a missed success: "" nobody,
+    # "device" (the teleop device's failure = veto, success = confirm / missed success),
+    # "simulated" (the simulated operator, from the simulator's verdict)
+    lp.judge = ""
+    # simulated judge: probability of a wrong answer (letting a false success stand,
+    # vetoing a true one, not reporting a miss)
+    lp.judge_error_rate = 0.0
+    # simulated judge: steps before it answers (kept below confirm_window)
+    lp.judge_reaction_steps = 1
+    # a reported missed success labels its frame and this many frames before it positive
+    lp.missed_lookback = 2
+    # background retraining from the corrections: the labelled success and failure sets
+    # the model was trained on (any format the trainer reads); empty: no retraining
+    # (corrections are still kept in <run_dir>/reward_corrections)
+    lp.retrain_success = ""
+    # the failure set of that training (negatives); both are needed to retrain
+    lp.retrain_failures = ""
+    # labelled frames of new corrections that start a retraining
+    lp.retrain_min_frames = 20
     return lp
 
 

@@ -37,6 +37,7 @@ from silri_jax.reward.detector import (
 )
 from silri_jax.reward.labels import (
     BalancedSampler,
+    FrameTable,
     LabelRules,
     build_table,
     gather,
@@ -90,6 +91,28 @@ class TrainOutput:
     classifier: Classifier
     params: Params
     report: dict[str, Any]
+    heldout: FrameTable | None = None  # the held-out frames the threshold was chosen on
+
+
+def false_positives(clf: Classifier, table: FrameTable) -> int:
+    """Negative frames of ``table`` that ``clf`` (score and predicate) calls success at its
+    own threshold. ``table`` must be preprocessed as ``clf`` preprocesses."""
+    if not len(table):
+        return 0
+    logits = _batched_logits(clf._logits, clf.params, table.images)
+    probs = np.where(clf.predicate.batch(table.vectors, len(table)),
+                     clf.probs_from_logits(logits), 0.0)
+    return int(np.sum((probs > clf.threshold) & (table.labels == 0)))
+
+
+def _heldout_split(table: FrameTable, fraction: float, seed: int) -> np.ndarray:
+    """bool [E]: held-out episodes, drawn among the base episodes only (corrections found
+    online always train), so the split of the base sets does not depend on them."""
+    base = ~np.asarray(getattr(table, "episode_correction",
+                               np.zeros(len(table.episode_success), bool)), bool)
+    held = np.zeros(len(table.episode_success), bool)
+    held[np.flatnonzero(base)] = split_episodes(table.episode_success[base], fraction, seed)
+    return held
 
 
 def _batched_logits(fn: Callable[..., Any], params: Params,
@@ -160,9 +183,12 @@ def _episode_report(clf: Classifier, scores: Sequence[tuple[np.ndarray, np.ndarr
 
 def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequence[Episode],
                      config: ml_collections.ConfigDict, out: str | pathlib.Path | None = None,
-                     log: Callable[[str], None] | None = None) -> TrainOutput:
+                     log: Callable[[str], None] | None = None,
+                     corrections: Sequence[Episode] = ()) -> TrainOutput:
     """Trains, calibrates and thresholds a classifier; writes it (and the report and the
-    PR curve) into ``out`` when given."""
+    PR curve) into ``out`` when given. ``corrections`` (episodes with frame labels, e.g.
+    ``load_corrections``) add their labelled frames to training, never to the held-out
+    set."""
     start = time.monotonic()
     mc, dc, tc, thc = config.model, config.data, config.train, config.threshold
     log = log or (lambda _msg: None)
@@ -171,9 +197,9 @@ def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequen
     predicate.check_spec(spec)
     rules = LabelRules(str(dc.label_mode), float(dc.success_reward_min),
                        int(dc.pre_success_margin), int(dc.near_miss_frames))
-    table = build_table(success, failures, prep, rules)
-    held_ep = split_episodes(table.episode_success, float(dc.holdout_fraction),
-                             int(dc.split_seed))
+    table = build_table(success, failures, prep, rules, corrections=corrections) \
+        if corrections else build_table(success, failures, prep, rules)
+    held_ep = _heldout_split(table, float(dc.holdout_fraction), int(dc.split_seed))
     held_mask = held_ep[table.episode]
     train_t, held_t = table.subset(~held_mask), table.subset(held_mask)
     log(f"frames: {len(train_t)} training, {len(held_t)} held out "
@@ -278,6 +304,7 @@ def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequen
     report = {"event": "reward_train", "metrics": metrics, "history": history,
               "counts": table.counts,
               "episodes": {"success": len(success), "failed": len(failures),
+                           "corrections": len(corrections),
                            "heldout_success": int((held_ep & table.episode_success).sum()),
                            "heldout_failed": int((held_ep & ~table.episode_success).sum())},
               "frames": {"train": len(train_t), "heldout": len(held_t),
@@ -296,7 +323,7 @@ def train_classifier(spec: EnvSpec, success: Sequence[Episode], failures: Sequen
             title=f"held-out frames: {chosen['positives']} positive, "
                   f"{chosen['negatives']} negative; T = {temperature:.2f}"))
         (out / "report.json").write_text(json.dumps(report, indent=1, default=_jsonable))
-    return TrainOutput(clf, params, report)
+    return TrainOutput(clf, params, report, held_t)
 
 
 def evaluate_classifier(clf: Classifier, success: Sequence[Episode],

@@ -119,19 +119,38 @@ def make_demo_operator(config: ml_collections.ConfigDict, seed: int) -> Any | No
 
 
 def make_env(config: ml_collections.ConfigDict, operator: Any | None = None,
-             device: Any | None = None) -> Any:
+             device: Any | None = None, learned_reward: bool = True) -> Any:
     """The task env, wrapped so ``operator`` can take over (None: it never does), or, with
     a teleop ``device`` (``make_teleop_device``), so the device takes over through the
     bridge's mixer (``silri_jax.envs.teleop_intervention``). With ``config.robot`` set,
     the robot env of ``silri_jax.robots`` (a real arm or its rehearsal). With
-    ``config.reward.loop.model`` set, a learned success classifier gives the reward and
-    ends the episode instead of the env's own success (``silri_jax.reward``)."""
+    ``config.reward.loop.model`` set (and ``learned_reward``), a learned success
+    classifier gives the reward and ends the episode instead of the env's own success
+    (``silri_jax.reward``); its corrections and TensorBoard rates go under
+    ``runtime.run_dir``."""
     env = _interactive_env(config, operator, device)
-    if "reward" in config:
+    if learned_reward and "reward" in config:
         from silri_jax.reward.wrappers import learned_reward_from_config
 
-        env = learned_reward_from_config(env, config.reward.loop)
+        real = _is_real_robot(config)
+        env = learned_reward_from_config(env, config.reward.loop,
+                                         run_dir=str(config.runtime.run_dir),
+                                         seed=int(config.seed), sim_verdict=not real)
     return env
+
+
+def make_eval_env(config: ml_collections.ConfigDict) -> Any:
+    """The env evaluations run on: no operator, and success judged by the simulator where
+    there is one (the learned reward only on a real arm, where nothing else can judge)."""
+    return make_env(config, None, learned_reward=_is_real_robot(config))
+
+
+def _is_real_robot(config: ml_collections.ConfigDict) -> bool:
+    if not str(config.get("robot", "")):
+        return False
+    from silri_jax.robots.factory import is_real
+
+    return bool(is_real(config))
 
 
 def _interactive_env(config: ml_collections.ConfigDict, operator: Any | None,
@@ -217,11 +236,11 @@ def validate_teleop(config: ml_collections.ConfigDict) -> None:
 
 
 def make_env_and_agent(config: ml_collections.ConfigDict, operator: Any | None = None,
-                       device: Any | None = None, devices: Sequence[Any] | None = None
-                       ) -> tuple[Any, EnvSpec, Agent]:
+                       device: Any | None = None, devices: Sequence[Any] | None = None,
+                       learned_reward: bool = True) -> tuple[Any, EnvSpec, Agent]:
     """``devices``: the agent's (default this process's; ``jax.devices()`` for a learner of
     several processes)."""
-    env = make_env(config, operator, device=device)
+    env = make_env(config, operator, device=device, learned_reward=learned_reward)
     spec = envs.env_spec(env)
     return env, spec, make_agent(agent_config(config), spec, devices)
 
@@ -236,7 +255,8 @@ def make_spec_and_agent(config: ml_collections.ConfigDict,
     if is_real(config):
         spec = spec_from_config(config)
         return None, spec, make_agent(agent_config(config), spec, devices)
-    return make_env_and_agent(config, devices=devices)
+    # the learned reward lives where the env steps (the actors): not built here
+    return make_env_and_agent(config, devices=devices, learned_reward=False)
 
 
 # ---------------------------------------------------------------------------- checks
@@ -321,8 +341,48 @@ def validate(config: ml_collections.ConfigDict) -> None:
         _check_robot(config)
     if "teleop" in config:
         validate_teleop(config)
+    if "reward" in config:
+        validate_reward_loop(config)
     if not r.run_dir:
         raise ValueError("config.runtime.run_dir must name a directory")
+
+
+def validate_reward_loop(config: ml_collections.ConfigDict) -> None:
+    """The ``reward.loop`` section: ranges, the judge's name, what a judge needs."""
+    from silri_jax.reward.oversight import JUDGE_KINDS
+
+    lp = config.reward.loop
+    if not str(lp.model):
+        return
+    for name in ("confirm_window", "missed_lookback", "judge_reaction_steps", "warmup_steps"):
+        if int(lp[name]) < 0:
+            raise ValueError(f"config.reward.loop.{name}={lp[name]}: must be >= 0")
+    if int(lp.retrain_min_frames) < 1:
+        raise ValueError(f"config.reward.loop.retrain_min_frames={lp.retrain_min_frames}: "
+                         "must be >= 1")
+    if not 0.0 <= float(lp.judge_error_rate) <= 1.0:
+        raise ValueError(f"config.reward.loop.judge_error_rate={lp.judge_error_rate}: a "
+                         "probability in [0, 1]")
+    judge = str(lp.judge)
+    if judge not in JUDGE_KINDS:
+        raise ValueError(f"config.reward.loop.judge={judge!r}: one of {list(JUDGE_KINDS)}")
+    if judge and int(lp.confirm_window) == 0:
+        raise ValueError(f"config.reward.loop.judge={judge!r} needs a window to answer in: "
+                         "set config.reward.loop.confirm_window > 0")
+    if judge == "simulated" and int(lp.judge_reaction_steps) >= int(lp.confirm_window):
+        raise ValueError(
+            f"config.reward.loop.judge_reaction_steps={lp.judge_reaction_steps} must be "
+            f"below config.reward.loop.confirm_window={lp.confirm_window}, or the simulated "
+            "judge answers too late")
+    if judge == "simulated" and _is_real_robot(config):
+        raise ValueError("config.reward.loop.judge='simulated' judges from the simulator; a "
+                         "real arm needs judge='device' (a person at the teleop device)")
+    if judge == "device" and str(config.teleop.device) in ("", "operator"):
+        raise ValueError("config.reward.loop.judge='device' reads the teleop device's "
+                         "success and failure buttons: set config.teleop.device")
+    if bool(str(lp.retrain_success)) != bool(str(lp.retrain_failures)):
+        raise ValueError("config.reward.loop.retrain_success and retrain_failures: set both "
+                         "(the sets the model was trained on) or neither")
 
 
 def _check_robot(config: ml_collections.ConfigDict) -> None:
