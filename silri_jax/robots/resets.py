@@ -20,6 +20,7 @@ went through and how long each took are returned for the step's ``info``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,8 @@ from typing import Any
 import numpy as np
 
 from silri_jax.envs import rotations
+
+log = logging.getLogger(__name__)
 
 PHASES = ("lift", "scene", "approach", "compliance", "wait", "done")
 # a move ends inside its tolerance and nearly at rest, so it does not coast out of it
@@ -188,6 +191,9 @@ class ResetSequence:
             if self.operator_continue is None:
                 raise ResetError("wait_for_operator is set but no teleop device can say "
                                  "continue (set config.teleop.device)")
+            # said once, where the person at the robot reads it (the actor's log)
+            log.warning("reset: waiting for the operator: set the scene up, then press "
+                        "continue on the teleop device")
             t0 = time.monotonic()
             while not self.operator_continue():
                 arm.set_target(pos, quat, 1.0)

@@ -76,7 +76,7 @@ def test_a_reset_that_cannot_reach_its_pose_names_the_distance_left():
     env.close()
 
 
-def test_a_reset_waits_for_the_operators_continue_event():
+def test_a_reset_waits_for_the_operators_continue_event(caplog):
     presses = iter([False, False, False, True])
     calls = []
 
@@ -85,8 +85,13 @@ def test_a_reset_waits_for_the_operators_continue_event():
         return next(presses)
 
     env = _sim_env(cell=_cell(wait_for_operator=True), operator_continue=operator_continue)
-    _, info = env.reset(seed=0)
+    with caplog.at_level("WARNING", logger="silri_jax.robots.resets"):
+        _, info = env.reset(seed=0)
     assert len(calls) == 4 and "wait" in info["reset_s"]
+    # the person at the robot is told what the reset waits for, once
+    said = [r.getMessage() for r in caplog.records if "waiting for the operator" in
+            r.getMessage()]
+    assert len(said) == 1 and "press continue" in said[0]
     env.close()
 
 
