@@ -9,6 +9,12 @@ stored is what the bridge applied. Episodes end when the task reports success, a
 limit, or on the device's events: ``success`` and ``failure`` end the episode with that
 outcome, ``rerecord`` throws the current episode away and starts it again, ``quit`` stops.
 
+Frame labels for a reward classifier are given on the same device while recording
+(``label_hold`` held, ``label_success`` / ``label_failure`` "from this press onward",
+``label_undo``; ``silri_jax.reward.labelling``): each lands on the frame the step
+produced, is stored with the episode (``frame_labels`` / ``label_sources`` in both
+formats) and never ends the episode.
+
 ``record.out`` ending in ``.npz`` is the project's demo file (load it with
 ``--config.demos.path``); a directory is a LeRobotDataset v3.0. Every finished episode is
 on disk before the next one starts, so an interrupted session (Ctrl-C, a crash, an
@@ -32,7 +38,9 @@ import ml_collections
 import numpy as np
 
 from silri_jax import envs, specs
+from silri_jax.data import frame_labels as fl
 from silri_jax.data.demos import Episode, load_demos, save_demos
+from silri_jax.reward.labelling import HOLD_ROLE, FrameLabeller
 from silri_jax.specs import EnvSpec
 from silri_jax.training import build
 
@@ -48,6 +56,8 @@ class Take:
     interventions: np.ndarray  # uint8[T]: the human drove the step
     segments: np.ndarray  # int64[T]: takeover id of the step, -1 for none
     ended_by: str  # "env", "success", "failure", "time_limit"
+    frame_labels: np.ndarray | None = None  # int8[T + 1]: the person's frame labels
+    label_sources: np.ndarray | None = None  # int8[T + 1]: who gave each
 
 
 class NpzSink:
@@ -95,11 +105,31 @@ def zero_action(env: gym.Env) -> Any:
     return np.zeros(space.shape, np.float32)
 
 
+def _pump(env: gym.Env) -> Any:
+    """The env's ``TeleopPump`` (a ``TeleopIntervention`` at or under ``env``), or None."""
+    try:
+        return env.get_wrapper_attr("pump")
+    except AttributeError:
+        return getattr(env, "pump", None)
+
+
+def label_held(info: dict[str, Any], pump: Any) -> bool:
+    """Whether ``label_hold`` was held during the step: the roles the step's info says
+    were held (``teleop_held``), else the pump's last sample of the step."""
+    if "teleop_held" in info:
+        return HOLD_ROLE in tuple(info["teleop_held"])
+    last = getattr(pump, "last", None)
+    return bool(last is not None and last.buttons.get(HOLD_ROLE, False))
+
+
 def record_take(env: gym.Env, seed: int, on_step: Callable[[int, dict[str, Any]], None]
                 ) -> Take | str:
     """Runs one episode; returns it, or ``"rerecord"`` / ``"quit"`` when the device said so
-    (the episode in progress is then dropped)."""
+    (the episode in progress is then dropped). The label events and ``label_hold`` label
+    the frame each step produces (``FrameLabeller``); they do not end the episode."""
     obs, _ = env.reset(seed=seed)
+    pump = _pump(env)
+    labeller = FrameLabeller()
     frames = {k: [v] for k, v in obs.items()}
     actions, grippers, rewards, terms, truncs, ivs, segs = [], [], [], [], [], [], []
     zero = zero_action(env)
@@ -111,6 +141,7 @@ def record_take(env: gym.Env, seed: int, on_step: Callable[[int, dict[str, Any]]
             return "quit"
         if "rerecord" in events:
             return "rerecord"
+        labeller.step(label_held(info, pump), events)
         for k, v in obs.items():
             frames[k].append(v)
         actions.append(info["executed_action"])
@@ -123,7 +154,7 @@ def record_take(env: gym.Env, seed: int, on_step: Callable[[int, dict[str, Any]]
             ended_by = "success" if "success" in events else "failure"
             success = ended_by == "success"
             terminated = True
-        on_step(len(actions), info)
+        on_step(len(actions), {**info, "frame_label": labeller.arrays()[0][-1]})
         terms.append(bool(terminated))
         truncs.append(bool(truncated and not terminated))
         if terminated or truncated:
@@ -131,6 +162,7 @@ def record_take(env: gym.Env, seed: int, on_step: Callable[[int, dict[str, Any]]
                 ended_by = "time_limit"
             break
     has_gripper = isinstance(env.action_space, gym.spaces.Dict)
+    labels, sources = labeller.arrays()
     episode = Episode(
         observations={k: np.stack(v) for k, v in frames.items()},
         actions=np.stack(actions).astype(np.float32),
@@ -138,9 +170,13 @@ def record_take(env: gym.Env, seed: int, on_step: Callable[[int, dict[str, Any]]
         terminated=np.asarray(terms, np.uint8),
         truncated=np.asarray(truncs, np.uint8),
         gripper_actions=np.asarray(grippers, np.int32) if has_gripper else None,
+        frame_labels=labels, label_sources=sources,
     )
     return Take(episode, success, np.asarray(ivs, np.uint8), np.asarray(segs, np.int64),
-                ended_by)
+                ended_by, labels, sources)
+
+
+_LABEL_WORDS = {fl.POSITIVE: "success", fl.NEGATIVE: "failure"}
 
 
 def record(config: ml_collections.ConfigDict, stream: Any = None) -> dict[str, Any]:
@@ -171,8 +207,10 @@ def record(config: ml_collections.ConfigDict, stream: Any = None) -> dict[str, A
             status.event(f"teleop device: {p}")
         problem = p
         human = "human" if info.get("is_intervention") else "policy"
+        label = _LABEL_WORDS.get(int(info.get("frame_label", fl.UNLABELLED)), "")
         status.show(f"record {kept}/{n} kept, {failed} failed | episode {attempts + 1} "
-                      f"step {step} | {human}" + (f" | DEVICE: {p}" if p else ""))
+                      f"step {step} | {human}" + (f" | label {label}" if label else "")
+                      + (f" | DEVICE: {p}" if p else ""))
 
     try:
         with device:

@@ -42,9 +42,11 @@ class ScriptedEvents(OperatorDevice):
     """The expert operator, plus device events at given (episode, step) points; an
     exception instead of an event name is raised from the poll (an interrupt)."""
 
-    def __init__(self, script: dict[tuple[int, int], object]) -> None:
+    def __init__(self, script: dict[tuple[int, int], object],
+                 held: set[tuple[int, int]] = frozenset()) -> None:  # type: ignore[assignment]
         super().__init__(SimulatedOperator("expert", always=True, seed=0), "xyz")
         self.script, self.episode, self.step = script, -1, 0
+        self.held = held  # (episode, step) during which label_hold is held
         self._fired = False
 
     def reset(self, seed: int | None) -> None:
@@ -58,13 +60,16 @@ class ScriptedEvents(OperatorDevice):
 
     def poll(self, now: float | None = None) -> Sample:
         s = super().poll(now)
+        buttons = {**s.buttons, "label_hold": (self.episode, self.step) in self.held}
         what = self.script.get((self.episode, self.step))
         if what is None or self._fired:
-            return s
+            return Sample(twist=s.twist, gripper=s.gripper, buttons=buttons, events=(),
+                          t_device=s.t_device, t_host=s.t_host, healthy=s.healthy,
+                          device=s.device)
         self._fired = True
         if isinstance(what, BaseException):
             raise what
-        return Sample(twist=s.twist, gripper=s.gripper, buttons=s.buttons, events=(what,),
+        return Sample(twist=s.twist, gripper=s.gripper, buttons=buttons, events=(what,),
                       t_device=s.t_device, t_host=s.t_host, healthy=True, device=s.device)
 
 
@@ -164,3 +169,52 @@ def test_record_writes_a_lerobot_dataset_that_survives_an_interrupt(tmp_path, mo
         assert res.returncode == 0, res.stderr[-2000:]
         with np.load(tmp_path / "peer.npz") as z:
             assert int(z["meta/num_episodes"]) == 2
+
+
+# Episode 0, steps counted from 1 (step k produces frame k): label_hold held during steps
+# 2 and 3, label_failure at step 5, label_undo at step 7 (frames 5 and 6 go back to
+# unlabelled), label_success at step 9 (frame 9 onward positive).
+LABEL_SCRIPT = {(0, 5): "label_failure", (0, 7): "label_undo", (0, 9): "label_success"}
+LABEL_HELD = {(0, 2), (0, 3)}
+
+
+def _expected_labels(length: int) -> tuple[list[int], list[int]]:
+    labels = [-1, -1, 1, 1, -1, -1, -1, -1, -1] + [1] * (length + 1 - 9)
+    sources = [0, 0, 1, 1, 0, 0, 0, 0, 0] + [1] * (length + 1 - 9)
+    return labels, sources
+
+
+@pytest.mark.parametrize("fmt", ["npz", "lerobot"])
+def test_labels_pressed_while_recording_land_on_the_frame_after_the_step(
+        tmp_path, monkeypatch, fmt) -> None:
+    c = _config(tmp_path, episodes=1)
+    if fmt == "lerobot":
+        c.record.out = str(tmp_path / "demos_lerobot")
+    dev = ScriptedEvents(LABEL_SCRIPT, LABEL_HELD)
+    monkeypatch.setattr(build, "make_teleop_device", lambda *a, **k: dev)
+    out = record.record(c)
+    assert out["episodes"] == 1 and out["attempts"] == 1  # no label event ended a take
+    if fmt == "npz":
+        _, episodes = load_demos(c.record.out)
+    else:
+        from silri_jax.datasets import load_episodes
+
+        _, episodes = load_episodes(c.record.out)
+    (ep,) = episodes
+    assert len(ep) > 12 and ep.terminated[-1] == 1  # ended by the task's own success
+    want_labels, want_sources = _expected_labels(len(ep))
+    assert ep.frame_labels.tolist() == want_labels
+    assert ep.label_sources.tolist() == want_sources
+
+
+
+def test_the_held_label_role_comes_from_info_when_the_env_says_it_else_from_the_pump(
+) -> None:
+    import types
+
+    pump = types.SimpleNamespace(last=types.SimpleNamespace(buttons={"label_hold": True}))
+    assert record.label_held({}, pump)
+    assert not record.label_held({"teleop_held": ("clutch",)}, pump)  # info wins
+    assert record.label_held({"teleop_held": ("label_hold",)}, None)
+    assert not record.label_held({}, None)
+    assert not record.label_held({}, types.SimpleNamespace(last=None))
