@@ -57,3 +57,47 @@ def test_a_replayed_human_decides_alone(tmp_path, clutch: bool) -> None:
         assert res["intervention_rate"] == 1.0 and res["d_i_interventions"] == 300
     else:
         assert res["d_i_interventions"] == 0 and res["intervention_rate"] == 0.0
+
+
+def test_the_buffers_store_what_the_bridge_applied(tmp_path, monkeypatch) -> None:
+    """A replayed human drives the MuJoCo bridge through a whole training run; each
+    transition handed to the trainer holds the motion the bridge's mixer commanded (read
+    independently from the bridge's target after the step), not the device's twist."""
+    import numpy as np
+
+    from silri_jax.envs.teleop_intervention import TeleopIntervention
+
+    applied, stored = [], []
+    step = TeleopIntervention.step
+
+    def spy_step(self, action):
+        pos0, _ = self.env.get_wrapper_attr("current_pose")()
+        out = step(self, action)
+        target = self._bridge.state().target_position
+        scale = np.asarray(self.env.get_wrapper_attr("scale_pos"), np.float64)
+        applied.append(np.clip((target - pos0) / scale, -1.0, 1.0))
+        return out
+
+    columns = sync_train.chunk_from_columns
+
+    def spy_columns(spec, cols):
+        stored.append(np.asarray(cols["actions"])[0].copy())
+        return columns(spec, cols)
+
+    monkeypatch.setattr(TeleopIntervention, "step", spy_step)
+    monkeypatch.setattr(sync_train, "chunk_from_columns", spy_columns)
+    replay = tmp_path / "hand.jsonl"
+    replay.write_text(json.dumps({"t": 0.0, "twist": [0.3, -0.2, 0.1, 0, 0, 0],
+                                  "gripper": 1, "buttons": {"clutch": True}}) + "\n")
+    c = _config(tmp_path, "replay", str(replay))
+    c.runtime.env_steps = 60
+    c.runtime.start_training_after = 40
+    res = sync_train.train(c, quiet=True)
+    assert res["intervention_rate"] == 1.0
+    # one spied step and one stored row per online env step (demonstrations and
+    # evaluations run on the env without a device)
+    assert len(stored) == len(applied) == 60
+    online = stored
+    for a, b in zip(online, applied, strict=True):
+        np.testing.assert_allclose(a[:3], b, atol=1e-5)
+    assert np.mean([a[0] for a in online]) > 0.1  # the hand's +x reached the buffers
