@@ -2,7 +2,8 @@
 
     python -m silri_jax.reward record --out data/reward --successes 20 --failures 40
     python -m silri_jax.reward train --success=data/reward/success.npz \\
-        --failures=data/reward/failures.npz --out=runs/reward [--set train.steps=500 ...]
+        --failures=data/reward/failures.npz --out=runs/reward [--set train.steps=500 ...] \\
+        [--corrections=runs/train/reward_corrections]
     python -m silri_jax.reward evaluate --model=runs/reward --success=... --failures=...
     python -m silri_jax.reward info runs/reward
 
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--success", help="dataset of successful episodes (required)")
     tr.add_argument("--failures", help="dataset of failed episodes (required)")
     tr.add_argument("--out", help="model directory, created (required)")
+    tr.add_argument("--corrections", default="",
+                    help="folder of corrections found online (<run_dir>/reward_corrections:"
+                         " vetoes and reported misses); their labelled frames join training,"
+                         " never the held-out set")
     tr.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                     help="override a field of silri_jax/reward/config.py (repeatable)")
     tr.add_argument("--help-config", action="store_true",
@@ -156,7 +161,13 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             if not args.quiet:
                 print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
 
-        out = train_classifier(spec, success, failures, config, args.out, log=log)
+        corrections = []
+        if args.corrections:
+            from silri_jax.reward.corrections import load_corrections
+
+            corrections = load_corrections(args.corrections)
+        out = train_classifier(spec, success, failures, config, args.out, log=log,
+                               corrections=corrections)
         m = out.report["metrics"]
         return {"event": "reward_train", "model": out.report["model"],
                 "pr_curve": out.report["pr_curve"], "threshold": out.report["threshold"],
