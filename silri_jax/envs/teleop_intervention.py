@@ -17,8 +17,9 @@ the same gate with the action replaced in Python.
 
 ``info`` gains ``is_intervention``, ``executed_action``, ``executed_gripper_action`` (tasks
 with a gripper), ``teleop_segment`` (id of the takeover this step belongs to, -1 for none),
-``teleop_events`` (edge events of the step, in order) and ``teleop_problem`` (why the device
-is unhealthy, "" when it is fine).
+``teleop_events`` (edge events of the step, in order), ``teleop_held`` (the held roles,
+e.g. ``label_hold``, held at any poll during the step, sorted) and ``teleop_problem`` (why
+the device is unhealthy, "" when it is fine).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 
 from silri_jax import specs
-from silri_jax.teleop.base import Device, Sample
+from silri_jax.teleop.base import HOLD_ROLES, Device, Sample
 from silri_jax.teleop.intervention import InterventionGate
 
 _EPS = 1e-9
@@ -80,6 +81,7 @@ class TeleopPump:
         self._fractions = dict(gripper_fractions or {})
         self.sim_clock = uses_sim_clock(device)
         self.events: list[str] = []
+        self.held: set[str] = set()
         self.problem = ""
         self.segment = -1
         self.intervened = False
@@ -89,6 +91,7 @@ class TeleopPump:
     def begin_step(self) -> None:
         """Starts collecting one env step's events and intervention flag."""
         self.events = []
+        self.held = set()
         self.intervened = False
 
     def __call__(self, now: float | None = None) -> Sample:
@@ -98,6 +101,7 @@ class TeleopPump:
         gate = self.gate.update(sample)
         self.last = sample
         self.events.extend(sample.events)
+        self.held.update(r for r in HOLD_ROLES if sample.buttons.get(r, False))
         if "continue" in sample.events:
             self._continue = True
         self.problem = "" if sample.healthy else (sample.problem or
@@ -319,4 +323,5 @@ class TeleopIntervention(gym.Wrapper):
     def _annotate(self, info: dict[str, Any], intervened: bool) -> None:
         info["teleop_segment"] = self.pump.segment if intervened else -1
         info["teleop_events"] = tuple(self.pump.events)
+        info["teleop_held"] = tuple(sorted(self.pump.held))
         info["teleop_problem"] = self.pump.problem

@@ -34,11 +34,13 @@ class ManualDevice(Device):
         self.gripper = specs.GRIPPER_STAY
         self.healthy = True
         self.polls = 0
+        self.held_at: set[int] = set()  # polls (counted from 1) with label_hold held
 
     def poll(self, now: float | None = None) -> Sample:
         self.polls += 1
         buttons = {role: False for role in HOLD_ROLES}
         buttons["clutch"] = self.clutch
+        buttons["label_hold"] = self.polls in self.held_at
         t = 0.0 if now is None else now
         return Sample(twist=self.twist if self.healthy else np.zeros(6),
                       gripper=self.gripper if self.healthy else specs.GRIPPER_STAY,
@@ -140,4 +142,18 @@ def test_the_simulated_operator_as_a_device_drives_the_same_path() -> None:
         assert info["is_intervention"]
         done, steps = term or trunc, steps + 1
     assert info["success"], f"the expert failed through the mixer in {steps} steps"
+    env.close()
+
+
+def test_a_role_held_for_one_poll_of_a_step_is_reported_for_that_step() -> None:
+    """``label_hold`` pressed for 10 ms of a 100 ms step still labels the step; the next
+    step, without it, does not carry it."""
+    dev = ManualDevice()
+    env = _env(dev)
+    env.reset(seed=0)
+    dev.held_at = {dev.polls + 4}  # one poll in the middle of the next step
+    _, _, _, _, info = env.step(_hold(env))
+    assert info["teleop_held"] == ("label_hold",)
+    _, _, _, _, info = env.step(_hold(env))
+    assert info["teleop_held"] == ()
     env.close()
