@@ -46,10 +46,16 @@ def _model() -> ml_collections.ConfigDict:
 
 def _data() -> ml_collections.ConfigDict:
     d = ml_collections.ConfigDict()
-    # "from_first_success": every frame after the first step whose reward says success
-    # (or, when none does, after the last step of a terminated episode) is positive;
-    # "per_step": a frame is positive when the step that produced it said success
-    d.label_mode = "from_first_success"
+    # "auto": "recorded" for each episode that carries a labelled frame (labels given at
+    # the teleop device while recording, docs/reward.md Labelling), "from_first_success"
+    # for the others; "recorded": a labelled frame takes its label, the unlabelled frames
+    # of a success episode are positive from its first positive label onward (negative
+    # before it), those of a failed episode negative (every success episode must carry a
+    # label); "from_first_success": every frame after the first step whose reward says
+    # success (or, when none does, after the last step of a terminated episode) is
+    # positive; "per_step": a frame is positive when the step that produced it said
+    # success
+    d.label_mode = "auto"
     # a step "says success" when its reward is at least this (pick_cube: -0.05 + 10)
     d.success_reward_min = 1.0
     # frames just before a success episode's first positive, left out of training and

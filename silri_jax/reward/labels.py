@@ -10,6 +10,21 @@ produced. Labels (``label_mode``):
   any other episode too (counted in the report as ``success_without_signal``). Frames
   from the onset onward are positive.
 - ``per_step``: frame ``t + 1`` is positive when step ``t``'s reward says success.
+- ``recorded``: the labels a person (or the classifier in the loop) gave the frames
+  (``Episode.frame_labels``, ``silri_jax.reward.labelling``). A labelled frame takes its
+  label, in either set. The unlabelled frames of a success-set episode follow
+  ``from_first_success`` with the onset at the first POSITIVE labelled frame (the reward
+  rule above when none is), and the margin before the onset leaves out only unlabelled
+  frames; the unlabelled frames of a failure-set episode are negative. Every episode of
+  the success set must carry a labelled frame.
+- ``auto`` (default): ``recorded`` for each episode that carries a labelled frame,
+  ``from_first_success`` for the others.
+
+Corrections (``build_table(..., corrections=...)``: episodes found online where a person
+overruled the classifier, ``silri_jax.reward.corrections``) add their LABELLED frames
+only, whatever the mode, flagged ``correction``; they always train, never sit in the
+held-out split (``split_episodes(..., exclude=table.episode_correction)``). Their
+negatives (vetoed declarations: what the classifier got wrong) join the near-miss pool.
 
 Negatives: every frame of the failure set; in success episodes, the frames before the
 onset, except the ``pre_success_margin`` frames right before it, which are left out (the
@@ -28,10 +43,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from silri_jax.data import frame_labels as fl
 from silri_jax.data.demos import Episode
 from silri_jax.reward.preprocessing import Preprocessing
 
-LABEL_MODES = ("from_first_success", "per_step")
+LABEL_MODES = ("auto", "recorded", "from_first_success", "per_step")
 EXCLUDED = -1
 POOL_POSITIVE, POOL_EARLY, POOL_FAILED, POOL_NEAR_MISS = 0, 1, 2, 3
 POOL_NAMES = {POOL_POSITIVE: "positive", POOL_EARLY: "early_success_frames",
@@ -40,7 +56,7 @@ POOL_NAMES = {POOL_POSITIVE: "positive", POOL_EARLY: "early_success_frames",
 
 @dataclasses.dataclass(frozen=True)
 class LabelRules:
-    label_mode: str = "from_first_success"
+    label_mode: str = "auto"
     success_reward_min: float = 1.0
     pre_success_margin: int = 2
     near_miss_frames: int = 10
@@ -52,8 +68,29 @@ class LabelRules:
             raise ValueError("pre_success_margin and near_miss_frames must be >= 0")
 
 
+def recorded_labels(ep: Episode) -> np.ndarray | None:
+    """The episode's frame labels (int8[T + 1]) when it carries any labelled frame."""
+    labels = getattr(ep, "frame_labels", None)
+    if labels is None:
+        return None
+    labels = np.asarray(labels, np.int8)
+    return labels if bool(np.any(labels != fl.UNLABELLED)) else None
+
+
+def mode_of(ep: Episode, rules: LabelRules) -> str:
+    """The label mode that applies to ``ep`` (``auto`` resolved)."""
+    if rules.label_mode == "auto":
+        return "recorded" if recorded_labels(ep) is not None else "from_first_success"
+    return rules.label_mode
+
+
 def success_onset(ep: Episode, rules: LabelRules) -> tuple[int, bool]:
-    """(first positive frame, whether a reward or the termination said so)."""
+    """(first positive frame, whether a label, a reward or the termination said so)."""
+    if mode_of(ep, rules) == "recorded":
+        rec = recorded_labels(ep)
+        pos = np.flatnonzero(rec == fl.POSITIVE) if rec is not None else np.zeros(0, int)
+        if len(pos):
+            return int(pos[0]), True
     said = np.flatnonzero(np.asarray(ep.rewards) >= rules.success_reward_min)
     if len(said):
         return int(said[0]) + 1, True
@@ -66,13 +103,37 @@ def label_episode(ep: Episode, successful: bool, rules: LabelRules
     n = len(ep) + 1
     labels = np.zeros(n, np.int8)
     pools = np.full(n, POOL_FAILED, np.int8)
+    mode = mode_of(ep, rules)
+    rec = recorded_labels(ep) if mode == "recorded" else None
+    if mode == "recorded" and rec is None and successful:
+        raise ValueError("label_mode 'recorded': a success-set episode carries no labelled "
+                         "frame (use label_mode 'auto' to label such episodes from their "
+                         "rewards)")
     if not successful:
         if rules.near_miss_frames:
             pools[max(0, n - rules.near_miss_frames):] = POOL_NEAR_MISS
+        if rec is not None:
+            given = rec != fl.UNLABELLED
+            labels[given] = rec[given]
+            pools[labels == 1] = POOL_POSITIVE
         return labels, pools
     onset, _ = success_onset(ep, rules)
     pools[:] = POOL_EARLY
-    if rules.label_mode == "per_step":
+    if rec is not None:
+        given = rec != fl.UNLABELLED
+        labels[onset:] = 1
+        labels[given] = rec[given]
+        pools[labels == 1] = POOL_POSITIVE
+        pools[(labels == 0) & (np.arange(n) >= onset)] = POOL_FAILED
+        lo = max(0, onset - rules.pre_success_margin)
+        margin = np.zeros(n, bool)
+        margin[lo:onset] = True
+        labels[margin & ~given] = EXCLUDED
+        pools[max(0, lo - rules.near_miss_frames):lo] = np.where(
+            labels[max(0, lo - rules.near_miss_frames):lo] == 1, POOL_POSITIVE,
+            POOL_NEAR_MISS)
+        return labels, pools
+    if mode == "per_step":
         said = np.concatenate([[False], np.asarray(ep.rewards) >= rules.success_reward_min])
         said[onset] = True  # the onset stands even when only the termination said it
         labels[said] = 1
@@ -100,6 +161,16 @@ class FrameTable:
     episode_success: np.ndarray  # bool [E]: from the success set
     onsets: np.ndarray  # int32 [E]: success onset frame (-1 for failed episodes)
     counts: dict[str, int]
+    # bool [N]: the frame comes from a correction (never held out); all False without
+    correction: np.ndarray | None = None
+    # bool [E]: the episode is a correction (``split_episodes(..., exclude=...)``)
+    episode_correction: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.correction is None:
+            self.correction = np.zeros(len(self.labels), bool)
+        if self.episode_correction is None:
+            self.episode_correction = np.zeros(len(self.episode_success), bool)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -109,32 +180,62 @@ class FrameTable:
                           {k: v[mask] for k, v in self.vectors.items()},
                           self.labels[mask], self.pools[mask], self.episode[mask],
                           self.frame[mask], self.episode_success, self.onsets,
-                          dict(self.counts))
+                          dict(self.counts), self.correction[mask],  # type: ignore[index]
+                          self.episode_correction)
+
+
+def correction_labels(ep: Episode) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, pools) of a correction episode: its labelled frames as they are, the
+    unlabelled ones EXCLUDED; negatives in the near-miss pool (the classifier's mistakes
+    are the hardest negatives there are)."""
+    rec = getattr(ep, "frame_labels", None)
+    n = len(ep) + 1
+    if rec is None:
+        return np.full(n, EXCLUDED, np.int8), np.full(n, POOL_NEAR_MISS, np.int8)
+    rec = np.asarray(rec, np.int8)
+    labels = np.where(rec == fl.UNLABELLED, EXCLUDED, rec).astype(np.int8)
+    pools = np.where(labels == 1, POOL_POSITIVE, POOL_NEAR_MISS).astype(np.int8)
+    return labels, pools
 
 
 def build_table(success: Sequence[Episode], failures: Sequence[Episode], prep: Preprocessing,
-                rules: LabelRules) -> FrameTable:
-    """Labels and preprocesses every frame of both sets (success episodes first)."""
+                rules: LabelRules, corrections: Sequence[Episode] = ()) -> FrameTable:
+    """Labels and preprocesses every frame of both sets (success episodes first), then the
+    labelled frames of ``corrections`` (flagged ``correction``, see the module doc)."""
     if not success or not failures:
         raise ValueError(f"need success and failed episodes, got {len(success)} and "
                          f"{len(failures)}")
     imgs: dict[str, list[np.ndarray]] = {k: [] for k in prep.keys}
     vecs: dict[str, list[np.ndarray]] = {}
     labels, pools, epi, frame, onsets, flags = [], [], [], [], [], []
-    counts = {"success_without_signal": 0, "failed_with_success_reward": 0, "excluded": 0}
-    for e, (ep, ok) in enumerate([(x, True) for x in success] + [(x, False) for x in failures]):
-        lab, pool = label_episode(ep, ok, rules)
-        keep = lab != EXCLUDED
-        counts["excluded"] += int(np.sum(~keep))
-        if ok:
-            onset, said = success_onset(ep, rules)
-            counts["success_without_signal"] += int(not said)
-            onsets.append(onset)
+    fixes: list[bool] = []
+    counts = {"success_without_signal": 0, "failed_with_success_reward": 0, "excluded": 0,
+              "recorded_label_episodes": 0, "correction_frames": 0}
+    sets = [(x, True, False) for x in success] + [(x, False, False) for x in failures] + \
+        [(x, False, True) for x in corrections]
+    for e, (ep, ok, fix) in enumerate(sets):
+        if fix:
+            lab, pool = correction_labels(ep)
+            positive = np.flatnonzero(lab == 1)
+            ok = bool(len(positive))
+            onsets.append(int(positive[0]) if ok else -1)
+            counts["correction_frames"] += int(np.sum(lab != EXCLUDED))
         else:
-            counts["failed_with_success_reward"] += int(
-                np.any(np.asarray(ep.rewards) >= rules.success_reward_min))
-            onsets.append(-1)
+            lab, pool = label_episode(ep, ok, rules)
+            counts["excluded"] += int(np.sum(lab == EXCLUDED))
+            counts["recorded_label_episodes"] += int(mode_of(ep, rules) == "recorded" and
+                                                     recorded_labels(ep) is not None)
+            if ok:
+                onset, said = success_onset(ep, rules)
+                counts["success_without_signal"] += int(not said)
+                onsets.append(onset)
+            else:
+                counts["failed_with_success_reward"] += int(
+                    np.any(np.asarray(ep.rewards) >= rules.success_reward_min))
+                onsets.append(-1)
+        keep = lab != EXCLUDED
         flags.append(ok)
+        fixes.append(fix)
         pre = prep.apply(ep.observations)
         for k in prep.keys:
             imgs[k].append(pre[k][keep])
@@ -145,23 +246,33 @@ def build_table(success: Sequence[Episode], failures: Sequence[Episode], prep: P
         pools.append(pool[keep])
         epi.append(np.full(int(keep.sum()), e, np.int32))
         frame.append(np.flatnonzero(keep).astype(np.int32))
+    episode_correction = np.asarray(fixes, bool)
+    epi_all = np.concatenate(epi)
     table = FrameTable({k: np.concatenate(v) for k, v in imgs.items()},
                        {k: np.concatenate(v) for k, v in vecs.items()},
-                       np.concatenate(labels), np.concatenate(pools), np.concatenate(epi),
+                       np.concatenate(labels), np.concatenate(pools), epi_all,
                        np.concatenate(frame), np.asarray(flags), np.asarray(onsets, np.int32),
-                       counts)
+                       counts, episode_correction[epi_all], episode_correction)
     for p, name in POOL_NAMES.items():
         table.counts[name] = int(np.sum(table.pools == p))
     return table
 
 
-def split_episodes(episode_success: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+def split_episodes(episode_success: np.ndarray, fraction: float, seed: int,
+                   exclude: np.ndarray | None = None) -> np.ndarray:
     """bool [E]: held out. Whole episodes, drawn separately from the success and the failure
-    set (at least one of each), so the held-out set has both classes."""
+    set (at least one of each), so the held-out set has both classes. Episodes flagged in
+    ``exclude`` (bool [E]: ``FrameTable.episode_correction``) are never held out, and the
+    draw among the others is the one they would get on their own."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {fraction}")
-    rng = np.random.default_rng(seed)
+    episode_success = np.asarray(episode_success, bool)
     held = np.zeros(len(episode_success), bool)
+    if exclude is not None:
+        base = np.flatnonzero(~np.asarray(exclude, bool))
+        held[base] = split_episodes(episode_success[base], fraction, seed)
+        return held
+    rng = np.random.default_rng(seed)
     for flag in (True, False):
         ids = np.flatnonzero(episode_success == flag)
         if len(ids) < 2:

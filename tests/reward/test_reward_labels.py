@@ -21,7 +21,9 @@ from silri_jax.reward.detector import (
 )
 from silri_jax.reward.labels import (
     EXCLUDED,
+    LABEL_MODES,
     POOL_EARLY,
+    POOL_FAILED,
     POOL_NEAR_MISS,
     POOL_POSITIVE,
     BalancedSampler,
@@ -70,6 +72,102 @@ def test_split_holds_out_whole_episodes_of_both_kinds() -> None:
     held = split_episodes(table.episode_success, 0.5, 0)[table.episode]
     assert not set(table.episode[held]) & set(table.episode[~held])
     assert table.counts["positive"] == 4 * 3 and table.counts["excluded"] == 4 * 2
+
+
+def labelled(ep, labels: list[int], source: int = 1):
+    """``ep`` carrying the given frame labels (all from ``source`` where labelled)."""
+    import dataclasses
+
+    lab = np.asarray(labels, np.int8)
+    return dataclasses.replace(ep, frame_labels=lab,
+                               label_sources=np.where(lab >= 0, source, 0).astype(np.int8))
+
+
+U = -1
+
+
+def test_label_modes_and_the_default() -> None:
+    assert LABEL_MODES == ("auto", "recorded", "from_first_success", "per_step")
+    assert LabelRules().label_mode == "auto"
+    from silri_jax.reward.config import reward_config
+
+    assert reward_config().data.label_mode == "auto"
+    with pytest.raises(ValueError, match="label_mode"):
+        LabelRules("recorde")
+
+
+def test_recorded_labels_win_and_the_onset_is_the_first_positive_label() -> None:
+    # the reward says success at frame 9, the person's first positive is frame 6; frame 4
+    # was labelled negative, inside the margin: it stays, only unlabelled frames go
+    ep = labelled(episode([-0.05] * 8 + [9.95] * 2),
+                  [U, U, U, U, 0, U, 1, 1, U, U, 0])
+    rec = LabelRules("recorded", pre_success_margin=2, near_miss_frames=1)
+    lab, pools = label_episode(ep, True, rec)
+    assert list(lab) == [0, 0, 0, 0, 0, EXCLUDED, 1, 1, 1, 1, 0]
+    assert list(pools) == [POOL_EARLY] * 3 + [POOL_NEAR_MISS, POOL_EARLY, POOL_EARLY] + \
+        [POOL_POSITIVE] * 4 + [POOL_FAILED]
+    # auto: the same for a labelled episode ...
+    auto = LabelRules(pre_success_margin=2, near_miss_frames=1)
+    assert list(label_episode(ep, True, auto)[0]) == list(lab)
+    # ... while from_first_success ignores the labels
+    ffs = LabelRules("from_first_success", pre_success_margin=2, near_miss_frames=1)
+    assert list(label_episode(ep, True, ffs)[0]) == [0] * 7 + [EXCLUDED] * 2 + [1, 1]
+
+
+def test_recorded_without_a_positive_label_keeps_the_reward_onset() -> None:
+    ep = labelled(episode([-0.05] * 5 + [9.95]), [U, 0, 0, U, U, U, U])
+    rec = LabelRules("recorded", pre_success_margin=1, near_miss_frames=0)
+    assert list(label_episode(ep, True, rec)[0]) == [0, 0, 0, 0, 0, EXCLUDED, 1]
+
+
+def test_recorded_labels_in_the_failure_set_and_unlabelled_frames_negative() -> None:
+    ep = labelled(episode([-0.05] * 6, False), [U, U, 1, 1, U, U, U])
+    lab, pools = label_episode(ep, False, LabelRules("recorded", near_miss_frames=2))
+    assert list(lab) == [0, 0, 1, 1, 0, 0, 0]
+    assert list(pools) == [POOL_FAILED] * 2 + [POOL_POSITIVE] * 2 + [POOL_FAILED] + \
+        [POOL_NEAR_MISS] * 2
+    # a failure-set episode needs no label in recorded mode
+    plain, _ = label_episode(episode([-0.05] * 6, False), False, LabelRules("recorded"))
+    assert not plain.any()
+
+
+def test_auto_labels_unlabelled_episodes_from_the_first_success() -> None:
+    ep = episode([-0.05] * 6 + [9.95, -0.05, 9.95])
+    unlabelled = labelled(ep, [U] * 10)  # carries arrays, but no label in them
+    for e in (ep, unlabelled):
+        assert list(label_episode(e, True, R)[0]) == list(
+            label_episode(ep, True, LabelRules("from_first_success", 1.0, 2, 3))[0])
+    with pytest.raises(ValueError, match="carries no labelled frame"):
+        label_episode(unlabelled, True, LabelRules("recorded"))
+
+
+def test_corrections_add_only_their_labelled_frames_and_are_never_held_out() -> None:
+    success = [episode([-0.05] * 5 + [9.95] * 3, seed=i, bright_from=6) for i in range(4)]
+    failures = [episode([-0.05] * 8, False, seed=10 + i) for i in range(4)]
+    fixes = [labelled(episode([-0.05] * 6, False, seed=20), [U, U, U, 0, 0, U, U], 3),
+             labelled(episode([-0.05] * 6, False, seed=21), [U, U, U, U, 1, 1, 1])]
+    base = build_table(success, failures, prep(), R)
+    table = build_table(success, failures, prep(), R, corrections=fixes)
+    assert not base.correction.any() and not base.episode_correction.any()
+    assert len(table) == len(base) + 5 and table.counts["correction_frames"] == 5
+    assert table.episode_correction.tolist() == [False] * 8 + [True] * 2
+    assert table.correction.sum() == 5 and (table.episode[table.correction] >= 8).all()
+    fix = table.correction
+    assert table.labels[fix].tolist() == [0, 0, 1, 1, 1]
+    assert table.frame[fix].tolist() == [3, 4, 4, 5, 6]
+    assert table.pools[fix].tolist() == [POOL_NEAR_MISS] * 2 + [POOL_POSITIVE] * 3
+    assert table.episode_success[8:].tolist() == [False, True]
+    assert table.onsets[8:].tolist() == [-1, 4]
+    # the base frames are the same as without corrections
+    assert (table.labels[~fix] == base.labels).all()
+    for seed in range(5):
+        held = split_episodes(table.episode_success, 0.5, seed,
+                              exclude=table.episode_correction)
+        assert not held[8:].any()
+        assert (held[:8] == split_episodes(base.episode_success, 0.5, seed)).all()
+    # subsets keep the flags frame by frame
+    sub = table.subset(table.labels == 1)
+    assert sub.correction.sum() == 3 and len(sub.episode_correction) == 10
 
 
 def test_batches_are_balanced_with_a_share_of_near_misses() -> None:
