@@ -37,6 +37,7 @@ from silri_jax.data import frame_labels as fl
 from silri_jax.envs import env_spec
 from silri_jax.reward.corrections import CorrectionStore
 from silri_jax.reward.detector import SuccessDetector
+from silri_jax.reward.labelling import FrameLabeller
 from silri_jax.reward.model_file import Classifier
 from silri_jax.reward.monitor import RewardMonitor
 from silri_jax.reward.oversight import Judge
@@ -87,9 +88,13 @@ class LearnedReward(gym.Wrapper):
     During a window the action passed down is "hold" (zero motion, gripper unchanged): a
     human at the device still drives through the intervention wrapper below, so a veto
     followed by a takeover is one motion. Each frame's label and its source are kept per
-    episode (``episode_labels``): the frames of a declaration that stood are positives of
-    source "classifier" (or "human" when confirmed), vetoed ones negatives of source
-    "veto". The judge is called without waiting, so no step ever waits for a person.
+    episode (``episode_labels``, a ``FrameLabeller``): a person's own label inputs
+    (``label_hold``, ``label_success`` / ``label_failure`` / ``label_undo``, read from
+    ``info["teleop_held"]`` and ``info["teleop_events"]``) label frames as in recording;
+    the frames of a declaration that stood are positives of source "classifier" (or
+    "human" when confirmed), vetoed ones negatives of source "veto". An episode with a
+    veto, a reported miss or a person's label is kept as a correction. The judge is called
+    without waiting, so no step ever waits for a person.
     """
 
     def __init__(self, env: gym.Env, classifier: Classifier | Sequence[Classifier], *,
@@ -125,6 +130,7 @@ class LearnedReward(gym.Wrapper):
         self.corrections, self.monitor = corrections, monitor
         self.on_correction = on_correction
         self.sim_verdict = bool(sim_verdict)
+        self.labeller = FrameLabeller()
         self._swap_lock = threading.Lock()
         self._next_last: Classifier | None = None
         self.swaps = 0
@@ -153,7 +159,8 @@ class LearnedReward(gym.Wrapper):
         self.counts = dict.fromkeys(("declarations", "vetoes", "confirmations", "expired",
                                      "missed"), 0)
         self.max_score = 0.0
-        self._labels, self._sources = [fl.UNLABELLED], [fl.SOURCE_NONE]
+        self.labeller.reset()
+        self.human_labelled = False  # a person pressed a label input this episode
         self._frames: dict[str, list[np.ndarray]] = {}
         for d in self.detectors:
             d.reset()
@@ -162,7 +169,7 @@ class LearnedReward(gym.Wrapper):
 
     def episode_labels(self) -> tuple[np.ndarray, np.ndarray]:
         """(frame labels, sources) of the episode so far: int8[t + 1] each."""
-        return np.asarray(self._labels, np.int8), np.asarray(self._sources, np.int8)
+        return self.labeller.arrays()
 
     def _keep_frame(self, obs: Any) -> None:
         if self.corrections is None:
@@ -171,8 +178,7 @@ class LearnedReward(gym.Wrapper):
             self._frames.setdefault(k, []).append(np.array(v, copy=True))
 
     def _label(self, lo: int, hi: int, label: int, source: int) -> None:
-        for i in range(max(lo, 1), hi + 1):
-            self._labels[i], self._sources[i] = label, source
+        self.labeller.mark_range(lo, hi, label, source)
 
     def reset(self, **kwargs: Any):  # type: ignore[override]
         self._reset_episode()
@@ -190,8 +196,12 @@ class LearnedReward(gym.Wrapper):
             action = hold_action(self.env)
         obs, sim_reward, _sim_terminated, truncated, info = self.env.step(action)
         self.t += 1
-        self._labels.append(fl.UNLABELLED)
-        self._sources.append(fl.SOURCE_NONE)
+        # a person's own labels (label_hold, label_success/failure/undo) on this frame
+        held = "label_hold" in tuple(info.get("teleop_held", ()))
+        events = tuple(info.get("teleop_events", ()))
+        self.labeller.step(held, events)
+        self.human_labelled = self.human_labelled or held or any(
+            e.startswith("label_") for e in events)
         self._keep_frame(obs)
         if self.sim_verdict:
             info["sim_success"] = bool(info.get("success", False))
@@ -261,7 +271,7 @@ class LearnedReward(gym.Wrapper):
 
     def _end_episode(self, info: dict[str, Any], success: bool) -> None:
         info["reward_counts"] = dict(self.counts)
-        corrected = self.counts["vetoes"] + self.counts["missed"] > 0
+        corrected = self.counts["vetoes"] + self.counts["missed"] > 0 or self.human_labelled
         if self.monitor is not None:
             self.monitor.episode(self.counts, self.max_score,
                                  info.get("sim_success") if self.sim_verdict else None,

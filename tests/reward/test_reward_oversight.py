@@ -245,3 +245,19 @@ def test_rates_of_the_monitor() -> None:
     assert r["false_negative_rate"] == pytest.approx(0.5)
     assert r["override_rate"] == pytest.approx(2 / 3)
     assert r["sim_agreement"] == pytest.approx(2 / 3)
+
+
+def test_a_persons_label_presses_during_training_are_kept_as_corrections(tmp_path) -> None:
+    """The label inputs work in training as in recording: ``label_success`` at step 5
+    labels frame 5 onward positive (source human), and the episode is kept."""
+    store = CorrectionStore(tmp_path / "c")
+    env = LearnedReward(EventEnv([0.1] * 20, events={5: ("label_success",)}),
+                        ScoreClassifier(), warmup_steps=0, corrections=store,
+                        max_episode_steps=8)
+    rows = run(env)
+    assert len(rows) == 8 and rows[-1]["trunc"] and not rows[-1]["success"]
+    labels, sources = env.episode_labels()
+    assert labels.tolist() == [-1] * 5 + [1] * 4
+    assert sources[5:].tolist() == [fl.SOURCE_HUMAN] * 4
+    (ep,) = load_corrections(store.folder)
+    assert ep.frame_labels.tolist() == labels.tolist()
