@@ -8,6 +8,8 @@ formats carry per step.
   ``complementary_info.is_intervention``, HIL-SERL's ``intervene_action``, the replay's
   flag); None when the source does not say;
 - ``task``: the episode's task text (LeRobot's ``tasks``), None when unknown;
+- ``success``: whether the episode ended in success (LeRobot's ``next.success``), None
+  when the source does not say;
 - ``intervention_segment``: int64[T], the id of the human takeover each step belongs to
   (-1 for the policy's steps; LeRobot's ``complementary_info.intervention_segment``),
   None when the source does not say.
@@ -30,6 +32,9 @@ class DatasetEpisode(Episode):
     is_intervention: np.ndarray | None = None
     task: str | None = None
     intervention_segment: np.ndarray | None = None
+    # whether the episode ended in the task's success (LeRobot's ``next.success`` on its
+    # terminating step); None: the source does not say
+    success: bool | None = None
 
     def validate(self, spec: EnvSpec, index: int = 0) -> None:
         super().validate(spec, index)
@@ -62,6 +67,16 @@ def segments_of(ep: Episode) -> np.ndarray:
     starts = human & ~np.concatenate([[False], human[:-1]])
     ids = np.cumsum(starts) - 1
     return np.where(human, ids, -1).astype(np.int64)
+
+
+def success_of(ep: Episode) -> bool:
+    """Whether ``ep`` ended in success: its own ``success`` when it says, else whether it
+    terminated (a demonstration ends by reaching the goal; failures end truncated, or
+    are stored apart with ``success=False``)."""
+    flag = getattr(ep, "success", None)
+    if flag is not None:
+        return bool(flag)
+    return bool(np.asarray(ep.terminated)[-1]) if len(ep) else False
 
 
 def task_of(ep: Episode) -> str | None:

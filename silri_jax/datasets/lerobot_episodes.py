@@ -10,6 +10,7 @@ other observation keys ``k``       ``observation.<k>`` ('/' becomes '.')
 ``rewards``                        ``next.reward`` float32
 ``terminated or truncated``        ``next.done`` bool
 ``truncated``                      ``next.truncated`` bool
+``success`` (see ``success_of``)   ``next.success`` bool, on the terminating step
 ``is_intervention``                ``complementary_info.is_intervention`` bool
 ``intervention_segment``           ``complementary_info.intervention_segment`` int64
 (gripper tasks)                    ``complementary_info.discrete_penalty`` float32, 0
@@ -52,7 +53,13 @@ import numpy as np
 
 from silri_jax.data import frame_labels as fl
 from silri_jax.data.demos import Episode
-from silri_jax.datasets.episodes import DatasetEpisode, interventions_of, segments_of, task_of
+from silri_jax.datasets.episodes import (
+    DatasetEpisode,
+    interventions_of,
+    segments_of,
+    success_of,
+    task_of,
+)
 from silri_jax.datasets.errors import DatasetError
 from silri_jax.datasets.lerobot_format import IMAGE_NAMES_HWC
 from silri_jax.datasets.lerobot_reader import LeRobotReader
@@ -72,6 +79,7 @@ ACTION = "action"
 REWARD = "next.reward"
 DONE = "next.done"
 TRUNCATED = "next.truncated"
+SUCCESS = "next.success"
 INTERVENTION = "complementary_info.is_intervention"
 SEGMENT = "complementary_info.intervention_segment"
 PENALTY = "complementary_info.discrete_penalty"
@@ -122,6 +130,7 @@ def features_for(spec: EnvSpec) -> dict[str, dict[str, Any]]:
     feats[REWARD] = {"dtype": "float32", "shape": (1,), "names": None}
     feats[DONE] = {"dtype": "bool", "shape": (1,), "names": None}
     feats[TRUNCATED] = {"dtype": "bool", "shape": (1,), "names": None}
+    feats[SUCCESS] = {"dtype": "bool", "shape": (1,), "names": None}
     feats[INTERVENTION] = {"dtype": "bool", "shape": (1,), "names": None}
     feats[SEGMENT] = {"dtype": "int64", "shape": (1,), "names": None}
     if spec.action.has_gripper:
@@ -155,6 +164,7 @@ def episode_columns(spec: EnvSpec, ep: Episode) -> dict[str, np.ndarray]:
     cols[REWARD] = _pad(np.asarray(ep.rewards, np.float32))
     cols[DONE] = _pad(terminated | truncated)
     cols[TRUNCATED] = _pad(truncated)
+    cols[SUCCESS] = _pad(terminated & success_of(ep))
     flags = interventions_of(ep)
     cols[INTERVENTION] = _pad(np.ones(t, bool) if flags is None else flags.astype(bool))
     cols[SEGMENT] = _pad(segments_of(ep))
@@ -294,6 +304,7 @@ def episode_from_columns(
         if INTERVENTION in cols else None
     task = str(cols["task"][0]) if "task" in cols and len(cols["task"]) else None
     segments = np.rint(cols[SEGMENT][:t]).astype(np.int64) if SEGMENT in cols else None
+    success = bool(np.any(cols[SUCCESS][:t].astype(bool))) if SUCCESS in cols else None
     labels = sources = None
     if REWARD_LABEL in cols and LABEL_SOURCE in cols:
         labels, sources = (_frame_column(cols[name], t, has_final)
@@ -302,7 +313,7 @@ def episode_from_columns(
         observations=obs, actions=action, rewards=rewards,
         terminated=terminated.astype(np.uint8), truncated=truncated.astype(np.uint8),
         gripper_actions=grip, frame_labels=labels, label_sources=sources,
-        is_intervention=flags, task=task, intervention_segment=segments,
+        is_intervention=flags, task=task, intervention_segment=segments, success=success,
     )
 
 

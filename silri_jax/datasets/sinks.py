@@ -63,7 +63,8 @@ class LeRobotSink:
             terminated=ep.terminated, truncated=ep.truncated,
             gripper_actions=ep.gripper_actions, frame_labels=labels,
             label_sources=sources, is_intervention=flags, task=self.task,
-            intervention_segment=np.asarray(take.segments, np.int64))
+            intervention_segment=np.asarray(take.segments, np.int64),
+            success=bool(take.success))
         episode.validate(self.spec, self.writer.num_episodes)
         self.writer.add_episode(episode_columns(self.spec, episode), self.task)
 

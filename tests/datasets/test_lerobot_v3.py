@@ -378,3 +378,30 @@ def test_datasets_without_label_columns_read_with_no_labels(tmp_path: Path) -> N
         write_episodes(tmp_path / "old", spec, h.episodes(spec, [3, 4]), fps=10)
     _, back = read_episodes(tmp_path / "old")
     assert all(ep.frame_labels is None and ep.label_sources is None for ep in back)
+
+
+def test_next_success_marks_the_terminating_step_of_a_success(tmp_path: Path) -> None:
+    from silri_jax import specs
+    from silri_jax.datasets.lerobot_episodes import SUCCESS
+
+    spec = specs.state_env_spec(state_dim=4, action_dim=2)
+    won, failed, demo = h.episodes(spec, [5, 5, 4])
+    won.terminated, won.truncated = np.array([0, 0, 0, 0, 1], np.uint8), np.zeros(5, np.uint8)
+    won.success = True
+    # ended by the person's failure key: terminated, and not a success
+    failed.terminated, failed.truncated = won.terminated.copy(), np.zeros(5, np.uint8)
+    failed.success = False
+    # a demonstration without a flag: success when it terminated
+    demo.terminated, demo.truncated = np.array([0, 0, 0, 1], np.uint8), np.zeros(4, np.uint8)
+    write_episodes(tmp_path / "ds", spec, [won, failed, demo], fps=10)
+    with LeRobotReader(tmp_path / "ds") as reader:
+        assert reader.features[SUCCESS]["dtype"] == "bool"
+        rows = [np.asarray(reader.episode(i)[SUCCESS]).reshape(-1).tolist()
+                for i in range(3)]
+    # T + 1 rows: the terminating step's row, and the final-observation row copied from it
+    assert rows[0] == [False] * 4 + [True, True]
+    assert rows[1] == [False] * 6
+    assert rows[2] == [False] * 3 + [True, True]
+    _, back = read_episodes(tmp_path / "ds")
+    assert [e.success for e in back] == [True, False, True]
+    validate(tmp_path / "ds")
