@@ -98,11 +98,9 @@ def failures_path(out: pathlib.Path) -> pathlib.Path:
 
 def zero_action(env: gym.Env) -> Any:
     """Hold still: what the "policy" sends while recording (the human drives)."""
-    space = env.action_space
-    if isinstance(space, gym.spaces.Dict):
-        return {"action": np.zeros(space["action"].shape, np.float32),
-                "gripper": specs.GRIPPER_STAY}
-    return np.zeros(space.shape, np.float32)
+    from silri_jax.reward.wrappers import hold_action
+
+    return hold_action(env)
 
 
 def _pump(env: gym.Env) -> Any:

@@ -118,6 +118,12 @@ def save_demos(path: str | os.PathLike[str], spec: EnvSpec, episodes: Sequence[E
         pairs = [ep.labels_or_empty() for ep in episodes]
         arrays["frame_labels"] = np.concatenate([p[0] for p in pairs]).astype(np.int8)
         arrays["label_sources"] = np.concatenate([p[1] for p in pairs]).astype(np.int8)
+    write_npz_atomic(path, arrays)
+
+
+def write_npz_atomic(path: str | os.PathLike[str], arrays: dict[str, Any]) -> None:
+    """``np.savez_compressed`` to a temporary file, fsync, then rename: a crash leaves
+    the old file or the new one, never half of one."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from silri_jax.data import frame_labels as fl
-from silri_jax.data.demos import Episode
+from silri_jax.data.demos import Episode, write_npz_atomic
 
 _NAME = re.compile(r"^correction_(\d{6,})\.npz$")
 
@@ -51,12 +51,7 @@ class CorrectionStore:
         with self._lock:
             path = self.folder / f"correction_{self._next:06d}.npz"
             self._next += 1
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_npz_atomic(path, arrays)
         return path
 
     def paths(self) -> list[pathlib.Path]:
