@@ -204,6 +204,16 @@ class Actor:
         raise KeyboardInterrupt
 
     def run(self) -> dict[str, Any]:
+        """Collects until the budget, a stop or a robot fault; returns the ``actor_done``
+        figures. Whatever ends it, the client is closed and the spool keeps every
+        transition the learner has not acknowledged (a failed worker thread of the client
+        surfaces here as the ``TransportError`` naming it)."""
+        try:
+            return self._collect()
+        finally:
+            self.close()
+
+    def _collect(self) -> dict[str, Any]:
         version, params = self._wait_params()
         r = self.config.runtime
         period = 1.0 / float(r.control_hz) if r.control_hz > 0 else 0.0
@@ -319,15 +329,16 @@ class Actor:
                "recovered": self.recovered, "robot_fault": robot_fault,
                "spooled_unacked": self.next_seq - 1 - self.client.acked_seq
                if self.spool is not None else 0}
-        self.close()
         return out
 
     def close(self) -> None:
-        """Stops the client; the spool keeps whatever the learner has not acknowledged."""
+        """Stops the client; the spool keeps whatever the learner has not acknowledged
+        (idempotent)."""
         acked = self.client.acked_seq
         self.client.close()
         if self.spool is not None:
             self.spool.close(acked_seq=acked)
+            self.spool = None
         if self.trace is not None:
             self.trace.close()
             self.trace = None

@@ -110,6 +110,8 @@ class Learner:
         self._stop = threading.Event()
         self._stop_reason: str | None = None
         self._update_error: BaseException | None = None
+        # what the update thread is doing: "update" or "checkpoint" (its error names it)
+        self._update_part = "update"
         self._worker_error: RuntimeError | None = None
         self._host_params: tuple[int, Any] | None = None  # (update count, host copy)
         self._want_params = threading.Event()
@@ -272,10 +274,11 @@ class Learner:
         try:
             self._update_loop_inner()
         except BaseException as e:  # surfaced by the main thread, which then stops
-            log.exception("update thread failed")
+            what = self._update_part
+            log.exception("the learner's %s failed", what)
             self._update_error = e
             if hasattr(self, "server"):
-                self.server.report_stopped("update", repr(e))
+                self.server.report_stopped(what, f"{type(e).__name__}: {e}")
             self._stop.set()
 
     def _update_loop_inner(self) -> None:
@@ -317,7 +320,9 @@ class Learner:
             if self.counts["updates"] % 10 == 0:
                 self._last_metrics = floats(metrics)
             if every and self.counts["updates"] % every == 0:
+                self._update_part = "checkpoint"  # names the cause should it fail
                 self.checkpoint()
+                self._update_part = "update"
 
     def _start_training(self) -> None:
         """Marks where update calls begin: pacing actors count their steps from here."""
@@ -405,6 +410,19 @@ class Learner:
                           "config_hash": self.hash, "resumed_step": self.resumed_step}),
               flush=True)
 
+    def _push_failed(self, e: Exception) -> None:
+        """A parameter push that raised: actors would run on stale parameters without a
+        word, so the learner stops (with its final checkpoint: the state is intact)."""
+        log.error("the learner's params push failed", exc_info=e)
+        cause = f"{type(e).__name__}: {e}"
+        self.server.report_stopped("push", cause)
+        if self._worker_error is None:
+            self._worker_error = RuntimeError(f"the learner's push (main thread) stopped: "
+                                              f"{cause}")
+            self._worker_error.__cause__ = e
+            self.logger.status(f"{self._worker_error}", final=True)
+        self.stop(reason="the params push failed")
+
     def _publish(self, params: Any) -> None:
         self.params_version = max(self.params_version, self.server.params_version) + 1
         self.server.publish_params(self.params_version, params)
@@ -436,14 +454,21 @@ class Learner:
                 self.stop(reason="a worker stopped")
             if self._host_params is not None and self._host_params[0] > pushed_update:
                 pushed_update, params = self._host_params
-                self._publish(params)
+                try:
+                    self._publish(params)
+                except Exception as e:  # stop with the cause, state intact
+                    self._push_failed(e)
             if now >= next_push:
                 self._want_params.set()
                 next_push = now + float(r.push_period_s)
             if now >= next_log:
                 window = self._log(window)
                 next_log = now + float(r.log_every_s)
-        if self._stop_reason:
+        if self._update_error is not None:
+            self.logger.status(f"the learner's {self._update_part} (update thread) stopped: "
+                               f"{type(self._update_error).__name__}: {self._update_error}",
+                               final=True)
+        elif self._stop_reason:
             self.logger.status(f"{self._stop_reason}: checkpointing and stopping", final=True)
         updater.join(timeout=UPDATE_JOIN_TIMEOUT_S)
         if updater.is_alive() and self._update_error is None:
@@ -468,7 +493,9 @@ class Learner:
         self.logger.close()
         self._history.close()
         if self._update_error is not None:
-            raise RuntimeError("the update thread failed") from self._update_error
+            e = self._update_error
+            raise RuntimeError(f"the learner's {self._update_part} (update thread) stopped: "
+                               f"{type(e).__name__}: {e}") from e
         if self._worker_error is not None:
             raise self._worker_error
 

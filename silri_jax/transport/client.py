@@ -24,7 +24,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -210,13 +210,12 @@ class ActorClient:
         self._episode_cv = threading.Condition()
         self._episodes_in_flight = False
 
-        self._threads = [threading.Thread(target=self._sender_loop, name=f"{actor_id}-send",
-                                          daemon=True),
-                         threading.Thread(target=self._episode_loop,
-                                          name=f"{actor_id}-episodes", daemon=True)]
+        loops = {"send": self._sender_loop, "episodes": self._episode_loop}
         if subscribe_params:
-            self._threads.append(threading.Thread(target=self._params_loop,
-                                                  name=f"{actor_id}-params", daemon=True))
+            loops["params"] = self._params_loop
+        self._threads = [threading.Thread(target=self._guarded, args=(role, loop),
+                                          name=f"{actor_id}-{role}", daemon=True)
+                         for role, loop in loops.items()]
         for t in self._threads:
             t.start()
 
@@ -263,7 +262,10 @@ class ActorClient:
                     return False
                 self._cv.wait(timeout=0.1 if left is None else min(left, 0.1))
         left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-        return self._wait_episodes(left)
+        delivered = self._wait_episodes(left)
+        if self._fatal is not None:
+            raise self._fatal
+        return delivered
 
     def latest_params(self) -> tuple[int, Any] | None:
         """``(version, pytree)`` when a version newer than the last returned one arrived."""
@@ -458,6 +460,30 @@ class ActorClient:
                 with self._cv:
                     self._cv.notify_all()
 
+    def _guarded(self, role: str, loop: Callable[[], None]) -> None:
+        """Runs one worker loop; an exception it does not handle ends the client with an
+        error naming the thread and the cause (``send``, ``flush`` and ``error`` report
+        it), instead of a thread that is silently gone while the actor runs on."""
+        try:
+            loop()
+        except BaseException as e:  # every cause must reach the actor
+            self._thread_failed(role, e)
+
+    def _thread_failed(self, role: str, e: BaseException) -> None:
+        if self._fatal is None:
+            self._fatal = TransportError(
+                f"the actor client's {role} thread stopped: {type(e).__name__}: {e}; "
+                "unacknowledged transitions stay in the outbox (and the actor's spool)")
+            self._fatal.__cause__ = e
+        log.error("%s", self._fatal, exc_info=e)
+        with self._cv:
+            self._cv.notify_all()
+        with self._episode_cv:
+            self._episode_cv.notify_all()
+        call = self._current_call
+        if call is not None and role != "send":
+            call.cancel()
+
     def _fail(self, e: grpc.RpcError, where: str) -> None:
         self._fatal = TransportError(f"{where} refused by the learner: {e.code().name}: "
                                      f"{e.details()}")
@@ -572,8 +598,16 @@ class ActorClient:
                 self._send_pos += k
                 first = rows[0][0]
                 self._inflight.append((rows[-1][0], time.monotonic()))
-            data = codec.stack_transitions(self.spec, [r for _, r in rows])
-            msg = codec.build_batch_pb(self.spec, self.actor_id, first, data)
+            try:
+                data = codec.stack_transitions(self.spec, [r for _, r in rows])
+                msg = codec.build_batch_pb(self.spec, self.actor_id, first, data)
+            except Exception as e:  # gRPC would swallow it and retry forever
+                # The rows were validated by send(): a failure here is a fault of this
+                # process, and resending the same rows would fail the same way.
+                self._thread_failed("send", e)
+                if self._current_call is not None:
+                    self._current_call.cancel()
+                return
             self._counters["sent"] += k
             self._counters["batches_sent"] += 1
             yield msg
