@@ -87,7 +87,9 @@ setup(
         "tensorboardX>=2.6",
         "absl-py>=2.1",
         "ml-collections>=0.1.1",
-        "mujoco==4.0.0",
+        # any release the bridge supports (silri_jax/bridge/mujoco_view.py: SUPPORTED_MUJOCO);
+        # 3.8 is what gym-hil allows, so both install into one environment
+        "mujoco>=3.8,<4.1",
         "gymnasium>=1.0",
         "matplotlib>=3.8",
         "pyarrow>=15",

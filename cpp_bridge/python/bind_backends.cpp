@@ -1,4 +1,7 @@
 // Backend settings and the test plant's fault-injection handle.
+#include <cstdint>
+#include <type_traits>
+
 #include "common.hpp"
 
 #include "cpp_bridge/mujoco_backend.hpp"
@@ -35,6 +38,57 @@ void bind_backends(py::module_& m) {
       .def("inject_nan", &TestPlant::inject_nan)
       .def("inject_error", &TestPlant::inject_error)
       .def_property_readonly("recover_calls", &TestPlant::recover_calls);
+
+  // Addresses travel as integers: Python takes them from the installed mujoco bindings
+  // (arrays' ctypes.data, functions through ctypes), see silri_jax/bridge/mujoco_view.py.
+  auto ptr = [](auto member) {
+    return [member](MujocoView& v, std::uintptr_t a) {
+      v.*member = reinterpret_cast<std::remove_reference_t<decltype(v.*member)>>(a);
+    };
+  };
+  auto addr = [](auto member) {
+    return [member](const MujocoView& v) { return reinterpret_cast<std::uintptr_t>(v.*member); };
+  };
+  py::class_<MujocoView>(m, "MujocoView",
+                         "One mjModel/mjData pair as addresses and resolved indices.")
+      .def(py::init<>())
+      .def_property("model", addr(&MujocoView::model), ptr(&MujocoView::model))
+      .def_property("data", addr(&MujocoView::data), ptr(&MujocoView::data))
+      .def_property("qpos", addr(&MujocoView::qpos), ptr(&MujocoView::qpos))
+      .def_property("qvel", addr(&MujocoView::qvel), ptr(&MujocoView::qvel))
+      .def_property("qfrc_bias", addr(&MujocoView::qfrc_bias), ptr(&MujocoView::qfrc_bias))
+      .def_property("qfrc_applied", addr(&MujocoView::qfrc_applied),
+                    ptr(&MujocoView::qfrc_applied))
+      .def_property("ctrl", addr(&MujocoView::ctrl), ptr(&MujocoView::ctrl))
+      .def_property("site_xpos", addr(&MujocoView::site_xpos), ptr(&MujocoView::site_xpos))
+      .def_property("site_xmat", addr(&MujocoView::site_xmat), ptr(&MujocoView::site_xmat))
+      .def_property(
+          "mj_step1", [](const MujocoView& v) { return reinterpret_cast<std::uintptr_t>(v.api.step1); },
+          [](MujocoView& v, std::uintptr_t a) {
+            v.api.step1 = reinterpret_cast<MujocoApi::StepFn>(a);
+          })
+      .def_property(
+          "mj_step2", [](const MujocoView& v) { return reinterpret_cast<std::uintptr_t>(v.api.step2); },
+          [](MujocoView& v, std::uintptr_t a) {
+            v.api.step2 = reinterpret_cast<MujocoApi::StepFn>(a);
+          })
+      .def_property(
+          "mj_jacSite",
+          [](const MujocoView& v) { return reinterpret_cast<std::uintptr_t>(v.api.jac_site); },
+          [](MujocoView& v, std::uintptr_t a) {
+            v.api.jac_site = reinterpret_cast<MujocoApi::JacSiteFn>(a);
+          })
+      .def_readwrite("nq", &MujocoView::nq)
+      .def_readwrite("nv", &MujocoView::nv)
+      .def_readwrite("nu", &MujocoView::nu)
+      .def_readwrite("nsite", &MujocoView::nsite)
+      .def_readwrite("timestep", &MujocoView::timestep)
+      .def_readwrite("qpos_adr", &MujocoView::qpos_adr)
+      .def_readwrite("dof_adr", &MujocoView::dof_adr)
+      .def_readwrite("site", &MujocoView::site)
+      .def_readwrite("gripper", &MujocoView::gripper)
+      .def_readwrite("gripper_lo", &MujocoView::gripper_lo)
+      .def_readwrite("gripper_hi", &MujocoView::gripper_hi);
 
   py::class_<MujocoConfig>(m, "MujocoConfig")
       .def(py::init<>())

@@ -96,15 +96,10 @@ void bind_bridge(py::module_& m) {
           py::arg("config"), py::arg("plant"))
       .def_static(
           "create_mujoco",
-          [](std::uintptr_t model_address, std::uintptr_t data_address, const MujocoConfig& mc,
-             const BridgeConfig& cfg) {
-            auto* model = reinterpret_cast<const mjModel*>(model_address);
-            auto* data = reinterpret_cast<mjData*>(data_address);
-            return std::make_unique<BridgeCore>(std::make_unique<MujocoBackend>(model, data, mc),
-                                                cfg);
+          [](const MujocoView& view, const MujocoConfig& mc, const BridgeConfig& cfg) {
+            return std::make_unique<BridgeCore>(std::make_unique<MujocoBackend>(view, mc), cfg);
           },
-          py::arg("model_address"), py::arg("data_address"), py::arg("mujoco"),
-          py::arg("config"))
+          py::arg("view"), py::arg("mujoco"), py::arg("config"))
 #ifdef SILRI_HAVE_FRANKA
       .def_static(
           "create_franka",

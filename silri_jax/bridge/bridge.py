@@ -106,9 +106,10 @@ class Bridge:
                 mc.joints = list(joints)
             mc.site = site
             mc.gripper_actuator = gripper_actuator
-            self._core = _bridge.BridgeCore.create_mujoco(
-                int(model._address), int(data._address), mc, cfg
-            )
+            from silri_jax.bridge.mujoco_view import make_view
+
+            view = make_view(model, data, joints, site, gripper_actuator)
+            self._core = _bridge.BridgeCore.create_mujoco(view, mc, cfg)
             self._keep = (model, data)  # the loop holds raw pointers into these
         elif backend == "franka":
             if not _bridge.HAVE_FRANKA:

@@ -109,6 +109,35 @@ class TestPlant:
     @property
     def recover_calls(self) -> int: ...
 
+class MujocoView:
+    """One mjModel/mjData pair as addresses and resolved indices (built by
+    silri_jax.bridge.mujoco_view.make_view from the installed mujoco bindings)."""
+
+    model: int
+    data: int
+    qpos: int
+    qvel: int
+    qfrc_bias: int
+    qfrc_applied: int
+    ctrl: int
+    site_xpos: int
+    site_xmat: int
+    mj_step1: int
+    mj_step2: int
+    mj_jacSite: int
+    nq: int
+    nv: int
+    nu: int
+    nsite: int
+    timestep: float
+    qpos_adr: list[int]
+    dof_adr: list[int]
+    site: int
+    gripper: int
+    gripper_lo: float
+    gripper_hi: float
+    def __init__(self) -> None: ...
+
 class MujocoConfig:
     joints: list[str]
     site: str
@@ -174,7 +203,7 @@ class BridgeCore:
     def create_test(config: BridgeConfig, plant: TestPlantConfig) -> BridgeCore: ...
     @staticmethod
     def create_mujoco(
-        model_address: int, data_address: int, mujoco: MujocoConfig, config: BridgeConfig
+        view: MujocoView, mujoco: MujocoConfig, config: BridgeConfig
     ) -> BridgeCore: ...
     @staticmethod
     def create_franka(franka: FrankaConfig, config: BridgeConfig) -> BridgeCore: ...

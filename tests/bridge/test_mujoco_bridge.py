@@ -56,3 +56,48 @@ def test_panda_tracks_a_cartesian_target() -> None:
     s, goal, b, _ = _track(str(PANDA_XML), np.array([0.05, -0.04, 0.04]))
     np.testing.assert_allclose(s.ee_position, goal, atol=3e-3)
     assert b.metrics()["box_violations"] == 0
+
+
+def test_the_bridge_links_no_mujoco_and_takes_the_installed_ones_functions() -> None:
+    """One build for any supported MuJoCo: the module carries no libmujoco dependency and
+    calls the functions of the library the ``mujoco`` package loaded."""
+    from silri_jax.bridge import mujoco_view
+    from silri_jax.cpp_bridge import _bridge
+
+    assert b"libmujoco.so" not in pathlib.Path(_bridge.__file__).read_bytes()  # no NEEDED
+    addresses = mujoco_view.function_addresses()
+    assert set(addresses) == {"mj_step1", "mj_step2", "mj_jacSite"}
+    assert all(a > 0 for a in addresses.values())
+    mujoco_view.check_version()  # the installed one is in the supported range
+
+
+def test_a_mujoco_outside_the_range_and_rk4_are_refused_by_name(arm7_xml) -> None:
+    from silri_jax.bridge import mujoco_view
+
+    with pytest.raises(RuntimeError, match=r"MuJoCo 2\.3\.7 is installed; the bridge supports"):
+        mujoco_view.check_version((2, 3, 7))
+    with pytest.raises(RuntimeError, match=r"MuJoCo 4\.1\.0 is installed"):
+        mujoco_view.check_version((4, 1, 0))
+    model = mujoco.MjModel.from_xml_path(str(arm7_xml))
+    model.opt.integrator = mujoco.mjtIntegrator.mjINT_RK4
+    with pytest.raises(ValueError, match="RK4 integrator is not supported"):
+        Bridge("mujoco", model=model, data=mujoco.MjData(model))
+
+
+def test_out_of_range_indices_in_a_view_are_refused(arm7_xml) -> None:
+    """The C++ side checks the view it is handed: an index past the model's arrays is an
+    error naming it, never a write outside mjData."""
+    from silri_jax.bridge.mujoco_view import make_view
+    from silri_jax.cpp_bridge import _bridge
+
+    model = mujoco.MjModel.from_xml_path(str(arm7_xml))
+    data = mujoco.MjData(model)
+    joints = [model.joint(i).name for i in range(model.njnt)][:7]
+    view = make_view(model, data, joints, "ee_site", "")
+    view.site = model.nsite
+    with pytest.raises(ValueError, match="site index out of range"):
+        _bridge.BridgeCore.create_mujoco(view, _bridge.MujocoConfig(), _bridge.BridgeConfig())
+    view = make_view(model, data, joints, "ee_site", "")
+    view.dof_adr = [*view.dof_adr[:-1], model.nv]
+    with pytest.raises(ValueError, match=r"dof address of joint .* out of range"):
+        _bridge.BridgeCore.create_mujoco(view, _bridge.MujocoConfig(), _bridge.BridgeConfig())

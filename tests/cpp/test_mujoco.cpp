@@ -11,6 +11,7 @@
 #include "cpp_bridge/bridge_core.hpp"
 #include "cpp_bridge/math.hpp"
 #include "cpp_bridge/mujoco_backend.hpp"
+#include "cpp_bridge/mujoco_view_from_model.hpp"
 
 using namespace cpp_bridge;
 
@@ -33,7 +34,7 @@ static void track(const std::string& path, double max_pos_err, double max_rot_er
     cfg.limits.box_max = Vec3(1, 1, 1.5);
     cfg.q_nominal = VecJ::Zero(7);
     for (int i = 0; i < 7; ++i) cfg.q_nominal[i] = m->key_qpos[key * m->nq + i];
-    BridgeCore core(std::make_unique<MujocoBackend>(m, d), cfg);
+    BridgeCore core(std::make_unique<MujocoBackend>(mujoco_view_from_model(m, d)), cfg);
     // Holding still: gravity is compensated, the arm stays put.
     core.step(500);
     const StateSnapshot s0 = core.state();

@@ -12,6 +12,7 @@
 #include "check.hpp"
 #include "cpp_bridge/bridge_core.hpp"
 #include "cpp_bridge/mujoco_backend.hpp"
+#include "cpp_bridge/mujoco_view_from_model.hpp"
 #include "cpp_bridge/test_plant.hpp"
 
 namespace {
@@ -134,7 +135,7 @@ int main() {
       mjData* d = mj_makeData(m);
       mj_resetDataKeyframe(m, d, mj_name2id(m, mjOBJ_KEY, "home"));
       {
-        BridgeCore core(std::make_unique<MujocoBackend>(m, d), BridgeConfig{});
+        BridgeCore core(std::make_unique<MujocoBackend>(mujoco_view_from_model(m, d)), BridgeConfig{});
         const long n = count_allocs_while_running(core);
         std::printf("mujoco: %ld allocations in 2000 ticks\n", n);
         CHECK(n == 0);

@@ -5,26 +5,43 @@
 
 namespace cpp_bridge {
 
-MujocoBackend::MujocoBackend(const mjModel* m, mjData* d, const MujocoConfig& cfg)
-    : m_(m), d_(d), cfg_(cfg) {
-  if (!m_ || !d_) throw std::invalid_argument("mujoco backend: null model or data pointer");
-  if (cfg_.joints.empty() || static_cast<int>(cfg_.joints.size()) > kMaxDof)
-    throw std::invalid_argument("mujoco backend: between 1 and 7 joints required");
-  for (const auto& j : cfg_.joints) {
-    const int id = mj_name2id(m_, mjOBJ_JOINT, j.c_str());
-    if (id < 0) throw std::invalid_argument("mujoco backend: no joint named '" + j + "'");
-    if (m_->jnt_type[id] != mjJNT_HINGE && m_->jnt_type[id] != mjJNT_SLIDE)
-      throw std::invalid_argument("mujoco backend: joint '" + j + "' must be hinge or slide");
-    qadr_.push_back(m_->jnt_qposadr[id]);
-    vadr_.push_back(m_->jnt_dofadr[id]);
+namespace {
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument("mujoco backend: " + what);
+}
+
+// Row-major 3x3 rotation (MuJoCo's xmat) to a unit quaternion.
+Quat quat_of(const double* m) {
+  Eigen::Matrix3d r;
+  r << m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8];
+  Quat q(r);
+  q.normalize();
+  return q;
+}
+
+}  // namespace
+
+MujocoBackend::MujocoBackend(const MujocoView& view, const MujocoConfig& cfg)
+    : v_(view), cfg_(cfg) {
+  require(v_.model && v_.data, "null model or data pointer");
+  require(v_.api.step1 && v_.api.step2 && v_.api.jac_site,
+          "mj_step1, mj_step2 and mj_jacSite of the loaded libmujoco are required");
+  require(v_.qpos && v_.qvel && v_.qfrc_bias && v_.qfrc_applied && v_.site_xpos &&
+              v_.site_xmat && (v_.nu == 0 || v_.ctrl),
+          "null array address in the view");
+  require(v_.timestep > 0.0, "the model's timestep must be positive");
+  const int n = static_cast<int>(v_.qpos_adr.size());
+  require(n >= 1 && n <= kMaxDof, "between 1 and 7 joints required");
+  require(v_.dof_adr.size() == v_.qpos_adr.size(), "one dof address per joint required");
+  for (int i = 0; i < n; ++i) {
+    require(v_.qpos_adr[i] >= 0 && v_.qpos_adr[i] < v_.nq,
+            "qpos address of joint " + std::to_string(i) + " out of range");
+    require(v_.dof_adr[i] >= 0 && v_.dof_adr[i] < v_.nv,
+            "dof address of joint " + std::to_string(i) + " out of range");
   }
-  site_ = mj_name2id(m_, mjOBJ_SITE, cfg_.site.c_str());
-  if (site_ < 0) throw std::invalid_argument("mujoco backend: no site named '" + cfg_.site + "'");
-  if (!cfg_.gripper_actuator.empty())
-    gripper_ = mj_name2id(m_, mjOBJ_ACTUATOR, cfg_.gripper_actuator.c_str());
-  if (m_->opt.integrator == mjINT_RK4)
-    throw std::invalid_argument("mujoco backend: the RK4 integrator is not supported");
-  const int n = dof();
+  require(v_.site >= 0 && v_.site < v_.nsite, "end-effector site index out of range");
+  require(v_.gripper < v_.nu, "gripper actuator index out of range");
   if (cfg_.tau_max.size() == n) {
     tau_max_ = cfg_.tau_max;
   } else if (cfg_.tau_max.size() == 0) {
@@ -33,12 +50,13 @@ MujocoBackend::MujocoBackend(const mjModel* m, mjData* d, const MujocoConfig& cf
   } else {
     throw std::invalid_argument("mujoco backend: tau_max needs one entry per joint");
   }
-  jacp_.assign(3 * m_->nv, 0.0);
-  jacr_.assign(3 * m_->nv, 0.0);
+  jacp_.assign(3 * v_.nv, 0.0);
+  jacr_.assign(3 * v_.nv, 0.0);
+  stamp_ = v_.time ? *v_.time : 0.0;
 }
 
 bool MujocoBackend::read(RobotState& s) {
-  mj_step1(m_, d_);  // positions/velocities of the current state; fills qfrc_bias
+  v_.api.step1(v_.model, v_.data);  // positions/velocities of this state; fills qfrc_bias
   stepped1_ = true;
   const int n = dof();
   s.dof = n;
@@ -46,22 +64,21 @@ bool MujocoBackend::read(RobotState& s) {
   s.dq.resize(n);
   s.coriolis = VecJ::Zero(n);  // compensated in write() through qfrc_bias
   s.jacobian.resize(6, n);
-  mj_jacSite(m_, d_, jacp_.data(), jacr_.data(), site_);
+  v_.api.jac_site(v_.model, v_.data, jacp_.data(), jacr_.data(), v_.site);
   for (int i = 0; i < n; ++i) {
-    s.q[i] = d_->qpos[qadr_[i]];
-    s.dq[i] = d_->qvel[vadr_[i]];
+    const int dof = v_.dof_adr[i];
+    s.q[i] = v_.qpos[v_.qpos_adr[i]];
+    s.dq[i] = v_.qvel[dof];
     for (int r = 0; r < 3; ++r) {
-      s.jacobian(r, i) = jacp_[r * m_->nv + vadr_[i]];
-      s.jacobian(3 + r, i) = jacr_[r * m_->nv + vadr_[i]];
+      s.jacobian(r, i) = jacp_[r * v_.nv + dof];
+      s.jacobian(3 + r, i) = jacr_[r * v_.nv + dof];
     }
   }
-  const mjtNum* x = d_->site_xpos + 3 * site_;
+  const double* x = v_.site_xpos + 3 * v_.site;
   s.ee.p = Vec3(x[0], x[1], x[2]);
-  mjtNum quat[4];
-  mju_mat2Quat(quat, d_->site_xmat + 9 * site_);
-  s.ee.q = Quat(quat[0], quat[1], quat[2], quat[3]);
+  s.ee.q = quat_of(v_.site_xmat + 9 * v_.site);
   s.ee_twist = s.jacobian * s.dq;
-  s.stamp_s = d_->time;
+  s.stamp_s = v_.time ? *v_.time : stamp_;
   s.connected = true;
   return true;
 }
@@ -69,13 +86,12 @@ bool MujocoBackend::read(RobotState& s) {
 bool MujocoBackend::write(const Command& c) {
   const int n = dof();
   for (int i = 0; i < n; ++i) {
-    const int v = vadr_[i];
-    d_->qfrc_applied[v] = c.tau[i] + (cfg_.gravity_compensation ? d_->qfrc_bias[v] : 0.0);
+    const int dof = v_.dof_adr[i];
+    v_.qfrc_applied[dof] = c.tau[i] + (cfg_.gravity_compensation ? v_.qfrc_bias[dof] : 0.0);
   }
-  if (gripper_ >= 0 && c.gripper >= 0) {  // negative: no gripper command yet
-    const mjtNum* range = m_->actuator_ctrlrange + 2 * gripper_;
+  if (v_.gripper >= 0 && c.gripper >= 0) {  // negative: no gripper command yet
     const double g = std::fmin(1.0, std::fmax(0.0, c.gripper));
-    d_->ctrl[gripper_] = range[0] + g * (range[1] - range[0]);
+    v_.ctrl[v_.gripper] = v_.gripper_lo + g * (v_.gripper_hi - v_.gripper_lo);
   }
   return true;
 }
@@ -83,9 +99,10 @@ bool MujocoBackend::write(const Command& c) {
 void MujocoBackend::advance(double dt) {
   // The bridge period must equal the model's timestep for the loop to be real time.
   (void)dt;
-  if (!stepped1_) mj_step1(m_, d_);
-  mj_step2(m_, d_);
+  if (!stepped1_) v_.api.step1(v_.model, v_.data);
+  v_.api.step2(v_.model, v_.data);
   stepped1_ = false;
+  stamp_ += v_.timestep;
 }
 
 }  // namespace cpp_bridge
