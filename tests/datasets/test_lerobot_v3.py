@@ -282,6 +282,9 @@ def test_ctrl_c_while_saving_an_episode_waits_until_it_is_written(tmp_path: Path
     root = tmp_path / "ds"
     script = textwrap.dedent(f"""
         import os, signal, sys
+        # Ctrl-C as in a terminal, also when this test runs under a shell that started it
+        # with SIGINT ignored (a background job does)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pathlib import Path
         from silri_jax.datasets.lerobot_writer import LeRobotWriter
