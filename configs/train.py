@@ -131,8 +131,13 @@ def _runtime() -> ml_collections.ConfigDict:
     r = ml_collections.ConfigDict()
     # learner address; loopback by default. Another host needs runtime.token.
     r.address = "127.0.0.1:50551"
-    # shared secret (any non-loopback address requires one); empty: none
+    # shared secret (any non-loopback address requires one, or actor_tokens_file); empty:
+    # none
     r.token = ""
+    # per-actor tokens: a JSON file {"actor-0": "<secret>", ...}; an actor id listed there
+    # is accepted only with its own token (one actor's token cannot act as another). The
+    # learner reads all of it, each actor its own entry. Empty: the shared token only
+    r.actor_tokens_file = ""
     # TLS: the learner's certificate (PEM); empty: plain TCP
     r.tls_cert = ""
     # TLS: the learner's private key (PEM), with tls_cert

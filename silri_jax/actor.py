@@ -58,6 +58,7 @@ from silri_jax.training.policy import (
     random_action,
 )
 from silri_jax.training.policy import evaluate as evaluate_policy
+from silri_jax.transport import actor_tokens
 from silri_jax.transport.client import ActorClient, OutboxFull
 
 log = logging.getLogger("silri_jax.actor")
@@ -67,9 +68,10 @@ SEED_STRIDE = 10_000_000
 SHUTDOWN_STACK_DUMP_S = 20.0
 
 
-def _client_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
+def _client_kwargs(config: ml_collections.ConfigDict, actor_id: str) -> dict[str, Any]:
     r = config.runtime
-    return {"token": r.token or None, "tls_root_cert": r.tls_root_cert or None,
+    token = actor_tokens.token_for(actor_id, str(r.actor_tokens_file), str(r.token))
+    return {"token": token, "tls_root_cert": r.tls_root_cert or None,
             "max_message_bytes": int(r.max_message_bytes)}
 
 
@@ -77,7 +79,7 @@ def stored_seq(config: ml_collections.ConfigDict, spec: Any, actor_id: str,
                timeout: float) -> int:
     """The learner's acked sequence number for ``actor_id`` (waits for the learner)."""
     probe = ActorClient(config.runtime.address, spec, build.config_hash(config), actor_id,
-                        subscribe_params=False, **_client_kwargs(config))
+                        subscribe_params=False, **_client_kwargs(config, actor_id))
     try:
         deadline = time.monotonic() + timeout
         while probe.stats()["connects"] < 1:
@@ -133,7 +135,7 @@ class Actor:
             r.address, self.spec, build.config_hash(config), self.actor_id,
             params_template=template, max_outbox=int(r.max_outbox),
             max_batch=int(r.max_batch), linger_s=float(r.linger_s), first_seq=first,
-            **_client_kwargs(config))
+            **_client_kwargs(config, self.actor_id))
         self.next_seq = first
         self.recovered = 0
         if recovered is not None and len(recovered):
@@ -365,7 +367,7 @@ def evaluate(config: ml_collections.ConfigDict, policy: str | None) -> dict[str,
     else:
         template = host_actor_params(agent, agent.init(jax.random.PRNGKey(0)))
         client = ActorClient(config.runtime.address, spec, build.config_hash(config), "eval",
-                             params_template=template, **_client_kwargs(config))
+                             params_template=template, **_client_kwargs(config, "eval"))
         try:
             deadline = time.monotonic() + float(config.runtime.first_params_timeout_s)
             got = None

@@ -58,7 +58,7 @@ from silri_jax.training import build
 from silri_jax.training.logger import Logger
 from silri_jax.training.policy import floats, save_policy
 from silri_jax.training.trainer import Trainer
-from silri_jax.transport import codec
+from silri_jax.transport import actor_tokens, codec
 from silri_jax.transport.common import Progress
 from silri_jax.transport.server import LearnerServer
 
@@ -398,6 +398,8 @@ class Learner:
         self.server = LearnerServer(
             self.spec, self.hash, self.on_transitions, self.on_episode, address=r.address,
             token=r.token or None, tls=tls, max_message_bytes=int(r.max_message_bytes),
+            actor_tokens=actor_tokens.load(r.actor_tokens_file) if r.actor_tokens_file
+            else None,
             max_queue=int(r.max_queue), progress=self.progress,
             max_seq_gap=int(r.max_seq_gap),
         )

@@ -296,6 +296,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
     for name in ("push_period_s", "log_every_s"):
         if float(r[name]) <= 0:
             raise ValueError(f"config.runtime.{name} must be positive, got {r[name]}")
+    if r.get("actor_tokens_file", ""):
+        from silri_jax.transport import actor_tokens
+
+        actor_tokens.load(str(r.actor_tokens_file))  # a bad file fails now, by name
     for name in ("start_training_after", "checkpoint_every_updates", "env_steps",
                  "random_steps", "eval_every_steps"):
         if int(r[name]) < 0:

@@ -99,7 +99,12 @@ class LearnerServer:
         after the call, so copying into the buffer is the caller's one copy.
       on_episode: called with a dict of episode statistics.
       address: ``host:port``; loopback by default, port 0 picks a free port.
-      token: shared secret required in every call's metadata; mandatory off loopback.
+      token: shared secret required in every call's metadata; mandatory off loopback
+        (unless ``actor_tokens`` are given).
+      actor_tokens: ``{actor_id: token}``: a call naming one of these actor ids (in its
+        metadata, or the handshake's ``actor_id``) must carry that id's token, so one
+        actor's token cannot act as another. Other ids, and calls naming none (Health),
+        need the shared token when there is one, else any actor's token.
       tls: a ``TLSConfig`` (or ``(cert_file, key_file)``) to serve TLS.
       max_message_bytes: the largest message accepted (and advertised to actors).
       max_queue: bound of the ingest queue in batches.
@@ -122,10 +127,12 @@ class LearnerServer:
         max_workers: int = 64,
         progress: ProgressCallback | None = None,
         max_seq_gap: int = DEFAULT_MAX_SEQ_GAP,
+        actor_tokens: Mapping[str, str] | None = None,
     ) -> None:
-        if not c.is_loopback(address) and not token:
+        if not c.is_loopback(address) and not token and not actor_tokens:
             raise ValueError(
-                f"binding {address!r} (not loopback) requires a shared token; pass token=..."
+                f"binding {address!r} (not loopback) requires a shared token or per-actor "
+                "tokens; pass token=... or actor_tokens=..."
             )
         if max_message_bytes < 2 * c.CHUNK_HEADROOM_BYTES:
             raise ValueError(f"max_message_bytes too small: {max_message_bytes}")
@@ -136,6 +143,7 @@ class LearnerServer:
         self._on_transitions = on_transitions
         self._on_episode = on_episode
         self._token = token
+        self._actor_tokens = dict(actor_tokens or {})
         self._lock = threading.Lock()
         self._acked: dict[str, int] = {}
         self._counters: collections.Counter[str] = collections.Counter()
@@ -311,11 +319,31 @@ class LearnerServer:
     def _metadata(self, context: grpc.ServicerContext) -> dict[str, str]:
         return {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
 
-    def _check_token(self, md: Mapping[str, str]) -> None:
+    def _check_token(self, md: Mapping[str, str], actor: str | None = None) -> None:
+        """The call's token against the one its actor id needs (``actor`` overrides the
+        metadata's id: the handshake's own ``actor_id`` is what it registers)."""
+        got = md.get(c.MD_TOKEN, "").encode()
+        if self._actor_tokens:
+            actor = md.get(c.MD_ACTOR, "") if actor is None else actor
+            own = self._actor_tokens.get(actor)
+            if own is not None:
+                if hmac.compare_digest(got, own.encode()):
+                    return
+                raise Refused(grpc.StatusCode.UNAUTHENTICATED, "unauthenticated",
+                              f"missing or wrong token for actor id {actor!r} (each actor "
+                              "id in the learner's actor tokens file needs its own token)")
+            if self._token is None:
+                # no shared token: an id outside the file is refused, a probe naming no
+                # id passes with any actor's token
+                if not actor and any(hmac.compare_digest(got, t.encode())
+                                     for t in self._actor_tokens.values()):
+                    return
+                raise Refused(grpc.StatusCode.UNAUTHENTICATED, "unauthenticated",
+                              f"actor id {actor!r} has no token in the learner's actor "
+                              "tokens file" if actor else "missing or wrong token")
         if self._token is None:
             return
-        got = md.get(c.MD_TOKEN, "")
-        if not hmac.compare_digest(got.encode(), self._token.encode()):
+        if not hmac.compare_digest(got, self._token.encode()):
             raise Refused(
                 grpc.StatusCode.UNAUTHENTICATED, "unauthenticated",
                 "missing or wrong token (metadata x-silri-token)",
@@ -362,9 +390,12 @@ class LearnerServer:
     # ------------------------------------------------------------------ unary calls
 
     def _handshake(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
-        self._check_token(self._metadata(context))
+        md = self._metadata(context)
+        self._check_token(md)
         self._check_size(raw, "HandshakeRequest")
         req = self._parse(pb.HandshakeRequest, raw)
+        if self._actor_tokens:
+            self._check_token(md, actor=req.actor_id)  # the id it registers, not its label
         self._check_version(req.protocol_version)
         if req.config_hash != self.config_hash:
             raise Refused(
@@ -409,9 +440,11 @@ class LearnerServer:
                               ).SerializeToString()
 
     def _report_episode(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
-        self._check_call(context, need_config=True)
+        md = self._check_call(context, need_config=True)
         self._check_size(raw, "EpisodeStats")
         msg = self._parse(pb.EpisodeStats, raw)
+        if self._actor_tokens:
+            self._check_token(md, actor=msg.actor_id)  # reports only as its own id
         stats: dict[str, Any] = {
             "actor_id": msg.actor_id, "episode_id": msg.episode_id,
             "episode_return": msg.episode_return, "length": msg.length,
