@@ -33,7 +33,7 @@ import dataclasses
 import functools
 import pathlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import chex
 import flax
@@ -78,6 +78,24 @@ class AgentState:
     rng: jax.Array
     step: jax.Array
     counters: dict[str, jax.Array]
+
+
+class TDInputs(NamedTuple):
+    """Everything a temporal-difference loss reads besides the parameters it
+    differentiates and the targets it bootstraps from, named so that every agent's critic
+    and grasp-critic loss takes the same arguments in the same order."""
+
+    feats: Mapping
+    """encoded observations of the batch (``batch_features``)"""
+    next_feats: Mapping
+    """encoded next observations"""
+    batch: Batch
+    """the batch itself (rewards, terminated, actions, gripper_actions, ...)"""
+    noise: jax.Array
+    """per-example standard normal [B, action_dim] for the next action (SAC's
+    reparameterised sample, SiLRI's target smoothing)"""
+    rngs: dict
+    """dropout rngs of the step"""
 
 
 def make_optimizer(lr: float, grad_clip: float | None) -> optax.GradientTransformation:
@@ -513,12 +531,31 @@ class ActorCriticAgent(Agent):
     """
 
     critic_target_names: tuple[str, ...] = ("critic",)
+    grasp_loss: Callable[..., tuple[jax.Array, Metrics]] | None = None
+    """the grasp critic's loss (``losses.make_grasp_critic_loss``) when the agent has one"""
 
     @abc.abstractmethod
+    def next_action_actor(self, state: AgentState) -> Params:
+        """The actor parameters that choose a' in the critic's target (SAC: the online
+        actor; SiLRI, like TD3: the target actor)."""
+
     def _critic_update(
         self, state: AgentState, batch: Batch, feats: Mapping, next_feats: Mapping
     ) -> tuple[AgentState, Metrics]:
-        """The critic's gradient step(s) on precomputed features (no Polyak step)."""
+        """The critic's gradient step, then the grasp critic's, on precomputed features
+        (no Polyak step). Every agent's ``losses["critic"]`` is
+        ``(critic_params, target_critic, next_actor, TDInputs)``."""
+        state, (k_noise, k_drop) = self.split_rng(state, 2)
+        noise = example_normal(k_noise, batch_size_of(batch), (self.action_dim,), self.axis_name)
+        td = TDInputs(feats, next_feats, batch, noise, self.dropout_rngs(k_drop))
+        state, metrics = self.step_network(
+            state, "critic", self.losses["critic"], state.target_params["critic"],
+            self.next_action_actor(state), td)
+        if self.grasp_loss is not None:
+            state, grasp_metrics = self.step_network(
+                state, "gripper", self.grasp_loss, state.target_params["gripper"], td)
+            metrics.update(grasp_metrics)
+        return state, metrics
 
     @abc.abstractmethod
     def _full_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:

@@ -9,15 +9,12 @@ module, never through each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import jax
 import jax.numpy as jnp
 import optax
 
-from silri_jax.agents.base import Agent, Metrics, Params, grasp_penalty
+from silri_jax.agents.base import Agent, Metrics, Params, TDInputs, grasp_penalty
 from silri_jax.parallel import bound_axis
-from silri_jax.specs import Batch
 
 
 def make_grasp_critic_loss(agent: Agent, module_name: str = "gripper"):
@@ -25,14 +22,9 @@ def make_grasp_critic_loss(agent: Agent, module_name: str = "gripper"):
     head = agent.modules[module_name]
     cfg = agent.config
 
-    def loss_fn(
-        params: Params,
-        target_params: Params,
-        feats: Mapping,
-        next_feats: Mapping,
-        batch: Batch,
-        rngs: dict,
-    ) -> tuple[jax.Array, Metrics]:
+    def loss_fn(params: Params, target_params: Params, td: TDInputs
+                ) -> tuple[jax.Array, Metrics]:
+        feats, next_feats, batch, rngs = td.feats, td.next_feats, td.batch, td.rngs
         next_online = head.apply({"params": params}, next_feats, True, rngs=rngs)
         next_a = jnp.argmax(jax.lax.stop_gradient(next_online), -1)
         next_target = head.apply({"params": target_params}, next_feats, True, rngs=rngs)

@@ -19,6 +19,7 @@ from silri_jax.agents.base import (
     AgentState,
     Metrics,
     Params,
+    TDInputs,
     batch_size_of,
     example_normal,
     make_optimizer,
@@ -60,18 +61,12 @@ def make_losses(agent: SacAgent) -> dict[str, Any]:
     )
 
     def critic_loss(
-        critic_params: Params,
-        actor_params: Params,
-        target_params: Params,
-        feats: Mapping,
-        next_feats: Mapping,
-        batch: Batch,
-        noise: jax.Array,
-        rngs: dict,
+        critic_params: Params, target_critic: Params, next_actor: Params, td: TDInputs
     ) -> tuple[jax.Array, Metrics]:
-        mean, std = actor.apply({"params": actor_params}, next_feats, True, rngs=rngs)
-        next_a, _ = sample_tanh_gaussian(mean, std, noise)
-        next_q = critic.apply({"params": target_params}, next_feats, next_a, True, rngs=rngs)
+        feats, next_feats, batch, rngs = td.feats, td.next_feats, td.batch, td.rngs
+        mean, std = actor.apply({"params": next_actor}, next_feats, True, rngs=rngs)
+        next_a, _ = sample_tanh_gaussian(mean, std, td.noise)
+        next_q = critic.apply({"params": target_critic}, next_feats, next_a, True, rngs=rngs)
         y = batch["rewards"] + cfg.discount * (1.0 - batch["terminated"]) * jnp.min(next_q, 0)
         y = jax.lax.stop_gradient(y)
         q = critic.apply({"params": critic_params}, feats, batch["actions"], True, rngs=rngs)
@@ -130,38 +125,8 @@ class SacAgent(ActorCriticAgent):
         self.losses = make_losses(self)
         self.grasp_loss = make_grasp_critic_loss(self) if self.has_gripper else None
 
-    def _critic_update(
-        self, state: AgentState, batch: Batch, feats: Mapping, next_feats: Mapping
-    ) -> tuple[AgentState, Metrics]:
-        state, (k_noise, k_drop) = self.split_rng(state, 2)
-        n = batch_size_of(batch)
-        noise = example_normal(k_noise, n, (self.action_dim,), self.axis_name)
-        rngs = self.dropout_rngs(k_drop)
-        state, metrics = self.step_network(
-            state,
-            "critic",
-            self.losses["critic"],
-            state.params["actor"],
-            state.target_params["critic"],
-            feats,
-            next_feats,
-            batch,
-            noise,
-            rngs,
-        )
-        if self.has_gripper:
-            state, g_metrics = self.step_network(
-                state,
-                "gripper",
-                self.grasp_loss,
-                state.target_params["gripper"],
-                feats,
-                next_feats,
-                batch,
-                rngs,
-            )
-            metrics.update(g_metrics)
-        return state, metrics
+    def next_action_actor(self, state: AgentState) -> Params:
+        return state.params["actor"]
 
     def _full_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
         state, (k_feat,) = self.split_rng(state, 1)

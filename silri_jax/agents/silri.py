@@ -24,8 +24,7 @@ from silri_jax.agents.base import (
     AgentState,
     Metrics,
     Params,
-    batch_size_of,
-    example_normal,
+    TDInputs,
     make_optimizer,
     pmean,
     register,
@@ -68,17 +67,11 @@ def make_losses(agent: SilriAgent) -> dict[str, Any]:
     m = agent.modules
 
     def critic_loss(
-        critic_params: Params,
-        target_critic: Params,
-        target_actor: Params,
-        feats: Mapping,
-        next_feats: Mapping,
-        batch: Batch,
-        noise: jax.Array,
-        rngs: dict,
+        critic_params: Params, target_critic: Params, next_actor: Params, td: TDInputs
     ) -> tuple[jax.Array, Metrics]:
-        next_a = m["actor"].apply({"params": target_actor}, next_feats, True, rngs=rngs)
-        next_a = next_a + cfg.target_noise * noise
+        feats, next_feats, batch, rngs = td.feats, td.next_feats, td.batch, td.rngs
+        next_a = m["actor"].apply({"params": next_actor}, next_feats, True, rngs=rngs)
+        next_a = next_a + cfg.target_noise * td.noise
         next_q = m["critic"].apply({"params": target_critic}, next_feats, next_a, True, rngs=rngs)
         y = batch["rewards"] + cfg.discount * (1.0 - batch["terminated"]) * jnp.min(next_q, 0)
         y = jax.lax.stop_gradient(y)
@@ -252,37 +245,8 @@ class SilriAgent(ActorCriticAgent):
     def behavior(self, params: Params, feats: Mapping) -> tuple[jax.Array, jax.Array]:
         return self.modules["beta"].apply({"params": params}, feats)
 
-    def _critic_update(
-        self, state: AgentState, batch: Batch, feats: Mapping, next_feats: Mapping
-    ) -> tuple[AgentState, Metrics]:
-        state, (k_noise, k_drop) = self.split_rng(state, 2)
-        noise = example_normal(k_noise, batch_size_of(batch), (self.action_dim,), self.axis_name)
-        rngs = self.dropout_rngs(k_drop)
-        state, metrics = self.step_network(
-            state,
-            "critic",
-            self.losses["critic"],
-            state.target_params["critic"],
-            state.target_params["actor"],
-            feats,
-            next_feats,
-            batch,
-            noise,
-            rngs,
-        )
-        if self.grasp_loss is not None:
-            state, gm = self.step_network(
-                state,
-                "gripper",
-                self.grasp_loss,
-                state.target_params["gripper"],
-                feats,
-                next_feats,
-                batch,
-                rngs,
-            )
-            metrics.update(gm)
-        return state, metrics
+    def next_action_actor(self, state: AgentState) -> Params:
+        return state.target_params["actor"]
 
     def _gripper_classifier_step(
         self, state: AgentState, feats: Mapping, labels: jax.Array, mask: jax.Array, rngs: dict

@@ -13,6 +13,7 @@ import pytest
 from conftest import build, fixed_batch
 
 from silri_jax import specs
+from silri_jax.agents.base import TDInputs
 
 GAMMA = 0.97
 
@@ -37,21 +38,18 @@ def test_sac_critic_actor_temperature_losses(state_spec):
     y = b["rewards"] + GAMMA * (1 - b["terminated"]) * q_next.min(0)
     q = _apply(agent, st, "critic", obs, b["actions"])
     expected = np.mean((q - y[None]) ** 2)
+    # SAC's a' comes from the online actor
+    assert agent.next_action_actor(st) is st.params["actor"]
     loss, _ = agent.losses["critic"](
-        st.params["critic"], st.params["actor"], st.target_params["critic"], obs, nobs, b, noise, {}
+        st.params["critic"], st.target_params["critic"], st.params["actor"],
+        TDInputs(obs, nobs, b, noise, {})
     )
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
     # truncation bootstraps: changing the truncated flags changes nothing
     b2 = dict(b, truncated=np.ones(4, np.float32))
     loss2, _ = agent.losses["critic"](
-        st.params["critic"],
-        st.params["actor"],
-        st.target_params["critic"],
-        obs,
-        nobs,
-        b2,
-        noise,
-        {},
+        st.params["critic"], st.target_params["critic"], st.params["actor"],
+        TDInputs(obs, nobs, b2, noise, {})
     )
     np.testing.assert_allclose(loss2, loss, rtol=1e-6)
 
@@ -89,7 +87,8 @@ def test_grasp_critic_double_dqn_loss():
     penalty = np.where(b["gripper_actions"] != specs.GRIPPER_STAY, -0.02, 0.0)
     y = b["rewards"] + penalty + GAMMA * (1 - b["terminated"]) * target_next[np.arange(4), a_star]
     q = _apply(agent, st, "gripper", obs)[np.arange(4), b["gripper_actions"]]
-    loss, _ = agent.grasp_loss(st.params["gripper"], st.target_params["gripper"], obs, nobs, b, {})
+    loss, _ = agent.grasp_loss(st.params["gripper"], st.target_params["gripper"],
+                               TDInputs(obs, nobs, b, None, {}))
     np.testing.assert_allclose(loss, np.mean((q - y) ** 2), rtol=1e-5)
 
 
@@ -109,15 +108,11 @@ def test_silri_losses(state_spec, distance, reduction, c):
     y = b["rewards"] + GAMMA * (1 - b["terminated"]) * q_next.min(0)
     q = _apply(agent, st, "critic", obs, b["actions"])
     expected = np.sum(np.mean((q - y[None]) ** 2, axis=1))
+    # SiLRI's a' comes from the target actor (TD3)
+    assert agent.next_action_actor(st) is st.target_params["actor"]
     loss, _ = agent.losses["critic"](
-        st.params["critic"],
-        st.target_params["critic"],
-        st.target_params["actor"],
-        obs,
-        nobs,
-        b,
-        noise,
-        {},
+        st.params["critic"], st.target_params["critic"], st.target_params["actor"],
+        TDInputs(obs, nobs, b, noise, {})
     )
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
 
