@@ -31,6 +31,7 @@ line with the success rate and the cycle time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -49,15 +50,9 @@ from silri_jax.robots.arm import ArmError
 from silri_jax.runtime import procs, setup
 from silri_jax.runtime.pacing import Pacer
 from silri_jax.runtime.spool import ActorSpool, Recovered
-from silri_jax.training import build
-from silri_jax.training.policy import (
-    batched,
-    env_action,
-    host_actor_params,
-    load_policy,
-    random_action,
-)
+from silri_jax.training import build, rollout
 from silri_jax.training.policy import evaluate as evaluate_policy
+from silri_jax.training.policy import host_actor_params, load_policy
 from silri_jax.transport import actor_tokens
 from silri_jax.transport.client import ActorClient, OutboxFull
 
@@ -91,6 +86,18 @@ def stored_seq(config: ml_collections.ConfigDict, spec: Any, actor_id: str,
         return probe.acked_seq
     finally:
         probe.close()
+
+
+@dataclasses.dataclass
+class _Episode:
+    """What the actor keeps of the episode in progress for its statistics."""
+
+    versions: set[int]
+    tally: rollout.Tally = dataclasses.field(default_factory=rollout.Tally)
+    ages: list[float] = dataclasses.field(default_factory=list)
+    t0: float = dataclasses.field(default_factory=time.time)
+    paced: float = 0.0
+    success: bool = False
 
 
 class Actor:
@@ -216,21 +223,18 @@ class Actor:
             self.close()
 
     def _collect(self) -> dict[str, Any]:
-        version, params = self._wait_params()
-        r = self.config.runtime
-        period = 1.0 / float(r.control_hz) if r.control_hz > 0 else 0.0
-        has_gripper = self.spec.action.has_gripper
+        self._version, self._params = self._wait_params()
         # The budget and the random steps belong to the actor id, not to this process: a
         # restarted actor counts what its predecessors produced (every seq before its
         # first new one, recovered or acked) and takes only the rest of its share.
         taken_before = self.first_new_seq - 1
-        steps_done, episodes, swaps = taken_before, 0, 0
+        self._steps_done, self._swaps, episodes = taken_before, 0, 0
         robot_fault = ""
         # A fresh actor starts at seq 1 (offset 0); a restarted one skips past every reset
         # seed its predecessors could have used (at most one episode per transition).
         seed_offset = self.first_new_seq - 1
         t_start = time.time()
-        while not self._stop.is_set() and (not self.budget or steps_done < self.budget):
+        while not self._stop.is_set() and not self._budget_spent():
             eid = self.index * EPISODE_ID_STRIDE + self.next_seq
             try:
                 obs, _ = self.env.reset(seed=SEED_STRIDE * (self.index + 1)
@@ -241,97 +245,108 @@ class Actor:
                 robot_fault = str(e)
                 log.error("actor %s stops: %s", self.actor_id, e)
                 break
-            ep = {"len": 0, "ret": 0.0, "interv": 0, "ages": [], "versions": {version},
-                  "t0": time.time(), "paced": 0.0}
-            done, info = False, {}
-            while not done and not self._stop.is_set():
-                ep["paced"] += self.pacer.wait(self.client, self._stop)
-                if self._stop.is_set():
-                    break
-                t_step = time.monotonic()
-                got = self.client.latest_params()  # swap between steps, also mid-episode
-                if got is not None:
-                    version, params = got[0], jax.device_put(got[1])
-                    ep["versions"].add(version)
-                    swaps += 1
-                timing = self.client.params_timing()
-                if timing is not None:
-                    ep["ages"].append(time.time() - timing[1])
-                if steps_done < int(r.random_steps):
-                    action = random_action(self.rng, self.spec)
-                else:
-                    self.key, k = jax.random.split(self.key)
-                    a, g = self.agent.act(params, batched(obs), k, deterministic=False)
-                    action = env_action(a, g, has_gripper)
-                next_obs, reward, term, trunc, info = self.env.step(action)
-                interv = bool(info["is_intervention"])
-                self._report_device(info)
-                row = {
-                    "observations": obs, "next_observations": next_obs,
-                    "actions": np.asarray(info["executed_action"], np.float32),
-                    "rewards": float(reward), "terminated": int(bool(term)),
-                    "truncated": int(bool(trunc)), "is_intervention": int(interv),
-                    "episode_ids": eid, "steps": ep["len"],
-                }
-                if has_gripper:
-                    row["gripper_actions"] = int(info["executed_gripper_action"])
-                if self.spool is not None:  # on disk before the client may send it
-                    self.spool.append(self.next_seq, row)
-                seq = self._send(row)
-                if seq is None:  # stopped while the learner is away: the spool keeps it
-                    break
-                if seq != self.next_seq:
-                    raise RuntimeError(f"client numbered {seq}, the spool {self.next_seq}")
-                self.next_seq = seq + 1
-                if self.spool is not None:
-                    self.spool.release(self.client.acked_seq)
-                if self.trace is not None:
-                    self.trace.write(json.dumps({
-                        "seq": seq, "episode_id": eid, "step": ep["len"],
-                        "is_intervention": int(interv), "version": version,
-                        "obs_mean": _means(obs)}) + "\n")
-                ep["len"] += 1
-                ep["ret"] += float(reward)
-                ep["interv"] += int(interv)
-                steps_done += 1
-                obs, done = next_obs, bool(term or trunc)
-                if self.budget and steps_done >= self.budget:
-                    break
-                if period:
-                    time.sleep(max(0.0, period - (time.monotonic() - t_step)))
-            if ep["len"] == 0:
+            ep = _Episode(versions={self._version})
+            self._run_episode(eid, obs, ep)
+            if ep.tally.length == 0:
                 break
             episodes += 1
-            dur = time.time() - ep["t0"]
-            stats = {
-                "episode_id": eid, "episode_return": ep["ret"], "length": ep["len"],
-                "success": bool(info.get("success", False)), "intervention_steps": ep["interv"],
-                "duration_s": dur, "params_version": version,
-                "param_age_s": float(np.mean(ep["ages"])) if ep["ages"] else 0.0,
-                "param_age_max_s": float(np.max(ep["ages"])) if ep["ages"] else 0.0,
-                "versions_in_episode": len(ep["versions"]),
-                "steps_per_s": ep["len"] / max(dur, 1e-9),
-                "outbox": self.client.stats()["outbox"],
-                "pacing_wait_s": ep["paced"],
-            }
-            self.client.report_episode(stats)
-            if self.trace is not None:
-                self.trace.flush()
-            if not self.quiet:
-                print(f"{self.actor_id} ep {episodes} len {ep['len']} ret {ep['ret']:.2f} "
-                      f"succ {int(stats['success'])} interv {ep['interv']} v{version} "
-                      f"({len(ep['versions'])} in ep) {stats['steps_per_s']:.0f} st/s",
-                      flush=True)
+            self._report_episode(eid, ep, episodes)
         flushed = self.client.flush(timeout=120.0 if not self._stop.is_set() else 10.0)
-        out = {"event": "actor_done", "actor_id": self.actor_id,
-               "steps": steps_done - taken_before, "id_steps": steps_done,
-               "episodes": episodes, "param_swaps": swaps, "flushed": flushed,
-               "wall_s": time.time() - t_start, "last_seq": self.next_seq - 1,
-               "pacing_wait_s": self.pacer.waited_s, "paced_steps": self.pacer.waits,
-               "recovered": self.recovered, "robot_fault": robot_fault,
-               "spooled_unacked": self.next_seq - 1 - self.client.acked_seq
-               if self.spool is not None else 0}
-        return out
+        return {"event": "actor_done", "actor_id": self.actor_id,
+                "steps": self._steps_done - taken_before, "id_steps": self._steps_done,
+                "episodes": episodes, "param_swaps": self._swaps, "flushed": flushed,
+                "wall_s": time.time() - t_start, "last_seq": self.next_seq - 1,
+                "pacing_wait_s": self.pacer.waited_s, "paced_steps": self.pacer.waits,
+                "recovered": self.recovered, "robot_fault": robot_fault,
+                "spooled_unacked": self.next_seq - 1 - self.client.acked_seq
+                if self.spool is not None else 0}
+
+    def _budget_spent(self) -> bool:
+        return bool(self.budget) and self._steps_done >= self.budget
+
+    def _swap_params(self, ep: _Episode) -> None:
+        """The newest parameters, between steps (also mid-episode), and their age."""
+        got = self.client.latest_params()
+        if got is not None:
+            self._version, self._params = got[0], jax.device_put(got[1])
+            ep.versions.add(self._version)
+            self._swaps += 1
+        timing = self.client.params_timing()
+        if timing is not None:
+            ep.ages.append(time.time() - timing[1])
+
+    def _run_episode(self, eid: int, obs: Any, ep: _Episode) -> None:
+        """Steps until the episode ends, the actor is stopped or the budget is spent;
+        every transition is spooled, then sent."""
+        period = 1.0 / float(self.config.runtime.control_hz) \
+            if self.config.runtime.control_hz > 0 else 0.0
+        done = False
+        while not done and not self._stop.is_set():
+            ep.paced += self.pacer.wait(self.client, self._stop)
+            if self._stop.is_set():
+                break
+            t_step = time.monotonic()
+            self._swap_params(ep)
+            explore = self._steps_done < int(self.config.runtime.random_steps)
+            action, self.key = rollout.choose_action(self.agent, self._params, obs, self.key,
+                                                     self.rng, self.spec, explore)
+            next_obs, reward, term, trunc, info = self.env.step(action)
+            self._report_device(info)
+            row = rollout.transition_row(obs, next_obs, reward, term, trunc, info, eid,
+                                         ep.tally.length, self.spec.action.has_gripper)
+            if not self._deliver(row, eid, ep, obs):
+                break  # stopped while the learner is away: the spool keeps it
+            ep.tally.add(reward, bool(row["is_intervention"]))
+            ep.success = bool(info.get("success", False))
+            self._steps_done += 1
+            obs, done = next_obs, bool(term or trunc)
+            if self._budget_spent():
+                break
+            if period:
+                time.sleep(max(0.0, period - (time.monotonic() - t_step)))
+
+    def _deliver(self, row: dict[str, Any], eid: int, ep: _Episode, obs: Any) -> bool:
+        """Spools the row (on disk before the client may send it), sends it and writes
+        the trace line; False when the actor was stopped while the learner was away."""
+        if self.spool is not None:
+            self.spool.append(self.next_seq, row)
+        seq = self._send(row)
+        if seq is None:
+            return False
+        if seq != self.next_seq:
+            raise RuntimeError(f"client numbered {seq}, the spool {self.next_seq}")
+        self.next_seq = seq + 1
+        if self.spool is not None:
+            self.spool.release(self.client.acked_seq)
+        if self.trace is not None:
+            self.trace.write(json.dumps({
+                "seq": seq, "episode_id": eid, "step": ep.tally.length,
+                "is_intervention": row["is_intervention"], "version": self._version,
+                "obs_mean": _means(obs)}) + "\n")
+        return True
+
+    def _report_episode(self, eid: int, ep: _Episode, episodes: int) -> None:
+        """The episode's statistics to the learner (and the console)."""
+        dur = time.time() - ep.t0
+        t = ep.tally
+        stats = {
+            "episode_id": eid, "episode_return": t.ret, "length": t.length,
+            "success": ep.success, "intervention_steps": t.interventions,
+            "duration_s": dur, "params_version": self._version,
+            "param_age_s": float(np.mean(ep.ages)) if ep.ages else 0.0,
+            "param_age_max_s": float(np.max(ep.ages)) if ep.ages else 0.0,
+            "versions_in_episode": len(ep.versions),
+            "steps_per_s": t.length / max(dur, 1e-9),
+            "outbox": self.client.stats()["outbox"],
+            "pacing_wait_s": ep.paced,
+        }
+        self.client.report_episode(stats)
+        if self.trace is not None:
+            self.trace.flush()
+        if not self.quiet:
+            print(f"{self.actor_id} ep {episodes} len {t.length} ret {t.ret:.2f} "
+                  f"succ {int(ep.success)} interv {t.interventions} v{self._version} "
+                  f"({len(ep.versions)} in ep) {stats['steps_per_s']:.0f} st/s", flush=True)
 
     def close(self) -> None:
         """Stops the client; the spool keeps whatever the learner has not acknowledged

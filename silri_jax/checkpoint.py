@@ -468,6 +468,33 @@ class Checkpointer:
 
     # -- restoring ---------------------------------------------------------------------------
 
+    def read_metadata(self, step: int | None = None) -> tuple[int, dict[str, Any]]:
+        """``(step, metadata)`` of ``step`` (default: the latest) without touching the
+        state, so a caller can refuse a checkpoint by what wrote it before restoring.
+
+        Raises:
+            CheckpointNotFoundError: no directory, no finished step, or no such step.
+        """
+        self.wait()
+        manager = self._get_manager(write=False)
+        if manager is None:
+            raise CheckpointNotFoundError(f"checkpoint directory {self._directory} does not exist")
+        steps = self.all_steps()
+        if not steps:
+            raise CheckpointNotFoundError(f"no finished checkpoint in {self._directory}")
+        step = steps[-1] if step is None else _as_step(step)
+        if step not in steps:
+            raise CheckpointNotFoundError(
+                f"step {step} not found in {self._directory}; available steps: {steps}"
+            )
+        try:
+            restored = manager.restore(
+                step, args=ocp.args.Composite(**{METADATA_ITEM: ocp.args.JsonRestore()}))
+        except Exception as err:
+            raise CheckpointError(
+                f"cannot read the metadata of {self._directory / str(step)}: {err}") from err
+        return step, dict(restored[METADATA_ITEM] or {})
+
     def restore(self, template_state: Any, step: int | None = None) -> tuple[Any, dict[str, Any]]:
         """Restores ``step`` (default: the latest) onto ``template_state``'s structure.
 

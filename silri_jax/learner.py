@@ -49,10 +49,10 @@ import numpy as np
 
 from silri_jax import status as status_fmt
 from silri_jax.agents.base import AgentState
-from silri_jax.checkpoint import Checkpointer
+from silri_jax.checkpoint import Checkpointer, CheckpointStructureError
 from silri_jax.data import ReplayBuffer
 from silri_jax.data.transitions import chunk_from_columns
-from silri_jax.runtime import follower, pacing, procs
+from silri_jax.runtime import follower, pacing, procs, resume
 from silri_jax.runtime.wal import WriteAheadLog
 from silri_jax.training import build
 from silri_jax.training.logger import Logger
@@ -210,13 +210,18 @@ class Learner:
         self.logger.status("pre-training " + status_fmt.progress(done, total, rate))
 
     def _restore(self, step: int | None) -> None:
-        self.state, meta = self.ckpt.restore(self.state, step)
+        # what wrote the checkpoint is checked before its state is read, so the refusal
+        # names the cause (format, changed fields, or an older config schema)
+        step, meta = self.ckpt.read_metadata(step)
+        why = resume.refusal(step, meta, FORMAT_VERSION, self.hash,
+                             json.loads(self.config.to_json()))
+        if why is not None:
+            raise SystemExit(f"refusing to resume: {why}")
+        try:
+            self.state, meta = self.ckpt.restore(self.state, step)
+        except CheckpointStructureError as err:
+            raise SystemExit(f"refusing to resume: {err}") from None
         step = int(meta["step"])
-        if meta.get("format_version") != FORMAT_VERSION or meta.get("config_hash") != self.hash:
-            raise SystemExit(
-                f"checkpoint {step} was written by another config (hash "
-                f"{meta.get('config_hash')} vs {self.hash}): refusing to resume"
-            )
         self.d_r.restore(self.ckpt.artefact_dir(step, "replay_r"))
         self.d_i.restore(self.ckpt.artefact_dir(step, "replay_i"))
         self.acked = {k: int(v) for k, v in meta["acked_seq"].items()}

@@ -39,17 +39,9 @@ from silri_jax import status as status_fmt
 from silri_jax.data.transitions import chunk_from_columns
 from silri_jax.operators import record_demonstrations
 from silri_jax.status import fit
-from silri_jax.training import build
+from silri_jax.training import build, rollout
 from silri_jax.training.logger import Logger
-from silri_jax.training.policy import (
-    EvalResult,
-    batched,
-    env_action,
-    evaluate,
-    floats,
-    random_action,
-    save_policy,
-)
+from silri_jax.training.policy import EvalResult, evaluate, floats, save_policy
 from silri_jax.training.trainer import Trainer
 
 DEFAULT_CONFIG = config_files.CONFIG_DIR / "sync_train.py"
@@ -94,155 +86,181 @@ def train(config: ml_collections.ConfigDict, quiet: bool = False) -> dict[str, A
     """Runs the synchronous loop described in the module docstring; returns the results
     (final evaluation, intervention rate, counts, timings, output paths)."""
     validate(config)
-    t_start = time.time()
-    r = config.runtime
-    seed = int(config.seed)
-    run_dir = pathlib.Path(r.run_dir)
-    key = jax.random.PRNGKey(seed)
-    log = Logger(str(run_dir / "tb"), quiet)
+    run = _SyncRun(config, quiet)
+    try:
+        run.offline_start()
+        for step in range(1, run.env_steps + 1):
+            run.collect(step)
+            run.learn(step)
+            run.evaluate_if_due(step)
+            run.log_if_due(step)
+        return run.finish()
+    finally:
+        run.close()
 
-    # A teleop device (config.teleop.device) takes over through the bridge's mixer;
-    # otherwise the task's operator does, in Python.
-    device = build.make_teleop_device(config, seed)
-    operator = None if device is not None else build.make_operator(config, seed)
-    env, spec, agent = build.make_env_and_agent(config, operator, device=device)
-    if device is not None:
-        device.start()
-    eval_env = build.make_eval_env(config)
-    acfg = build.agent_config(config)
-    key, init_key = jax.random.split(key)
-    trainer = Trainer(agent, spec, acfg, int(r.replay_capacity), seed, init_key=init_key)
-    results: dict[str, Any] = {"task": config.task.name, "algo": config.agent.algo,
-                               "seed": seed}
-    # every evaluation (env step 0 after pre-training, every eval_every_steps, the final
-    # one) and the intervention rate of every logging window: the curves a benchmark plots
-    eval_history: list[dict[str, float]] = []
-    intervention_history: list[dict[str, float]] = []
-    eval_episodes, eval_seed = int(r.eval_episodes_during), int(r.eval_seed)
 
-    # 1. demonstrations into D_I, then pre-training.
-    _offline_start(config, env if device is None else eval_env, trainer, log, results)
-    if results["pretrain_steps"] > 0:
-        pre = evaluate(eval_env, agent, trainer.actor_params(), eval_episodes, eval_seed)
-        log.scalars("eval", dataclasses.asdict(pre), 0)
-        results["pretrain_eval"] = dataclasses.asdict(pre)
-        eval_history.append({"env_step": 0, **dataclasses.asdict(pre)})
-        log.status(f"after pre-training: success {pre.success_rate:.2f} "
-                   f"length {pre.mean_episode_length:.1f}", final=True)
+class _SyncRun:
+    """The state of one synchronous run: env, agent and trainer, the episode in progress,
+    the counters and the histories the results report."""
 
-    # 2. online interaction.
-    env_steps, every_eval = int(r.env_steps), int(r.eval_every_steps)
-    log_every, per_step = int(r.log_every_steps), int(r.updates_per_env_step)
-    actor_params = trainer.actor_params()
-    counts = {"interventions": 0, "episodes": 0, "successes": 0, "takeovers": 0}
-    window = {"steps": 0, "interventions": 0, "updates": 0, "t": time.time()}
-    recent: list[dict[str, float]] = []
-    last_metrics: dict[str, float] = {}
-    last_eval: EvalResult | None = None
-    episode = 0
-    obs, _ = env.reset(seed=seed * 100_000 + episode)
-    ep_len, ep_ret, ep_interv, prev_interv = 0, 0.0, 0, False
-    has_gripper = spec.action.has_gripper
-    for step in range(1, env_steps + 1):
-        if step <= int(r.random_steps):
-            action = random_action(trainer.rng, spec)
-        else:
-            key, act_key = jax.random.split(key)
-            a, g = agent.act(actor_params, batched(obs), act_key, deterministic=False)
-            action = env_action(a, g, has_gripper)
-        next_obs, reward, terminated, truncated, info = env.step(action)
-        is_interv = bool(info["is_intervention"])
-        row = {"observations": obs, "next_observations": next_obs,
-               "actions": np.asarray(info["executed_action"], np.float32),
-               "rewards": float(reward), "terminated": terminated, "truncated": truncated,
-               "is_intervention": is_interv, "episode_ids": episode, "steps": ep_len}
-        if has_gripper:
-            row["gripper_actions"] = int(info["executed_gripper_action"])
-        trainer.ingest(chunk_from_columns(spec, {k: (
-            {kk: np.asarray(vv)[None] for kk, vv in v.items()} if isinstance(v, Mapping)
-            else np.asarray(v)[None]) for k, v in row.items()}))
-        if is_interv:
-            counts["interventions"] += 1
-            window["interventions"] += 1
-            ep_interv += 1
-            counts["takeovers"] += int(not prev_interv)
-        prev_interv = is_interv
-        ep_len, ep_ret = ep_len + 1, ep_ret + float(reward)
-        window["steps"] += 1
-        obs = next_obs
+    def __init__(self, config: ml_collections.ConfigDict, quiet: bool) -> None:
+        self.t_start = time.time()
+        self.config, r = config, config.runtime
+        self.seed = int(config.seed)
+        self.run_dir = pathlib.Path(r.run_dir)
+        self.key = jax.random.PRNGKey(self.seed)
+        self.log = Logger(str(self.run_dir / "tb"), quiet)
+        # A teleop device (config.teleop.device) takes over through the bridge's mixer;
+        # otherwise the task's operator does, in Python.
+        self.device = build.make_teleop_device(config, self.seed)
+        operator = None if self.device is not None else build.make_operator(config, self.seed)
+        self.env, self.spec, self.agent = build.make_env_and_agent(config, operator,
+                                                                   device=self.device)
+        if self.device is not None:
+            self.device.start()
+        self.eval_env = build.make_eval_env(config)
+        self.acfg = build.agent_config(config)
+        self.key, init_key = jax.random.split(self.key)
+        self.trainer = Trainer(self.agent, self.spec, self.acfg, int(r.replay_capacity),
+                               self.seed, init_key=init_key)
+        self.results: dict[str, Any] = {"task": config.task.name, "algo": config.agent.algo,
+                                        "seed": self.seed}
+        # every evaluation (env step 0 after pre-training, every eval_every_steps, the
+        # final one) and the intervention rate of every logging window: the curves a
+        # benchmark plots
+        self.eval_history: list[dict[str, float]] = []
+        self.intervention_history: list[dict[str, float]] = []
+        self.env_steps = int(r.env_steps)
+        self.run_tally = rollout.Tally()
+        self.episodes = self.successes = 0
+        self.window = {"steps": 0, "interventions": 0, "updates": 0, "t": time.time()}
+        self.recent: list[dict[str, float]] = []
+        self.last_metrics: dict[str, float] = {}
+        self.last_eval: EvalResult | None = None
+        self.actor_params: Any = None
+        self.obs: Any = None
+        self.tally = rollout.Tally()
 
+    def _evaluate(self, step: int, episodes: int) -> EvalResult:
+        r = self.config.runtime
+        result = evaluate(self.eval_env, self.agent, self.actor_params, episodes,
+                          int(r.eval_seed))
+        self.log.scalars("eval", dataclasses.asdict(result), step)
+        self.eval_history.append({"env_step": step, **dataclasses.asdict(result)})
+        return result
+
+    def offline_start(self) -> None:
+        """Demonstrations and pre-training, the evaluation after it, the first reset."""
+        _offline_start(self.config, self.env if self.device is None else self.eval_env,
+                       self.trainer, self.log, self.results)
+        self.actor_params = self.trainer.actor_params()
+        if self.results["pretrain_steps"] > 0:
+            pre = self._evaluate(0, int(self.config.runtime.eval_episodes_during))
+            self.results["pretrain_eval"] = dataclasses.asdict(pre)
+            self.log.status(f"after pre-training: success {pre.success_rate:.2f} "
+                            f"length {pre.mean_episode_length:.1f}", final=True)
+        self.obs, _ = self.env.reset(seed=self.seed * 100_000)
+
+    def collect(self, step: int) -> None:
+        """One env step into the buffers; at an episode's end, its statistics and a reset."""
+        explore = step <= int(self.config.runtime.random_steps)
+        action, self.key = rollout.choose_action(self.agent, self.actor_params, self.obs,
+                                                 self.key, self.trainer.rng, self.spec, explore)
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        row = rollout.transition_row(self.obs, next_obs, reward, terminated, truncated, info,
+                                     self.episodes, self.tally.length,
+                                     self.spec.action.has_gripper)
+        self.trainer.ingest(chunk_from_columns(self.spec, rollout.row_as_columns(row)))
+        is_interv = bool(row["is_intervention"])
+        self.tally.add(reward, is_interv)
+        self.run_tally.add(reward, is_interv)
+        self.window["steps"] += 1
+        self.window["interventions"] += int(is_interv)
+        self.obs = next_obs
         # SiLRI's behaviour policy: beta_steps NLL steps per beta_every new interventions.
-        beta = trainer.behavior_steps()
+        beta = self.trainer.behavior_steps()
         if beta is not None:
-            log.scalars("beta", beta, step)
-
-        if step > int(r.start_training_after) and trainer.ready():
-            for _ in range(per_step):
-                metrics = trainer.update()
-                window["updates"] += 1
-            if per_step > 0:
-                actor_params = trainer.actor_params()
-                if step % log_every == 0:
-                    last_metrics = floats(metrics)
-
+            self.log.scalars("beta", beta, step)
         if terminated or truncated:
-            success = bool(info.get("success", False))
-            counts["episodes"] += 1
-            counts["successes"] += int(success)
-            recent.append({"success": float(success), "return": ep_ret, "length": ep_len,
-                           "intervention_rate": ep_interv / ep_len})
-            if "sim_success" in info:  # a learned reward judged; the simulator's beside it
-                recent[-1]["sim_success"] = float(bool(info["sim_success"]))
-            log.scalars("episode", recent[-1], step)
-            episode += 1
-            obs, _ = env.reset(seed=seed * 100_000 + episode)
-            ep_len, ep_ret, ep_interv, prev_interv = 0, 0.0, 0, False
+            self._end_episode(step, bool(info.get("success", False)), info)
 
-        if every_eval and step % every_eval == 0 and step < env_steps:
-            last_eval = evaluate(eval_env, agent, actor_params, eval_episodes, eval_seed)
-            log.scalars("eval", dataclasses.asdict(last_eval), step)
-            eval_history.append({"env_step": step, **dataclasses.asdict(last_eval)})
+    def _end_episode(self, step: int, success: bool, info: Mapping[str, Any]) -> None:
+        self.episodes += 1
+        self.successes += int(success)
+        t = self.tally
+        self.recent.append({"success": float(success), "return": t.ret, "length": t.length,
+                            "intervention_rate": t.intervention_rate})
+        if "sim_success" in info:  # a learned reward judged; the simulator's beside it
+            self.recent[-1]["sim_success"] = float(bool(info["sim_success"]))
+        self.log.scalars("episode", self.recent[-1], step)
+        self.obs, _ = self.env.reset(seed=self.seed * 100_000 + self.episodes)
+        self.tally = rollout.Tally()
+        self.run_tally.new_episode()
 
-        if step % log_every == 0 or step == env_steps:
-            window = _log_window(log, step, env_steps, window, last_metrics, recent,
-                                 last_eval, intervention_history, trainer)
+    def learn(self, step: int) -> None:
+        """``runtime.updates_per_env_step`` update calls once training has started."""
+        r = self.config.runtime
+        per_step = int(r.updates_per_env_step)
+        if step <= int(r.start_training_after) or not self.trainer.ready():
+            return
+        for _ in range(per_step):
+            metrics = self.trainer.update()
+            self.window["updates"] += 1
+        if per_step > 0:
+            self.actor_params = self.trainer.actor_params()
+            if step % int(r.log_every_steps) == 0:
+                self.last_metrics = floats(metrics)
 
-    # 3. final evaluation and outputs.
-    final = evaluate(eval_env, agent, actor_params, int(r.eval_episodes), eval_seed)
-    log.scalars("eval", dataclasses.asdict(final), env_steps)
-    eval_history.append({"env_step": env_steps, **dataclasses.asdict(final)})
-    results.update(
-        success_rate=final.success_rate,
-        mean_episode_length=final.mean_episode_length,
-        mean_return=final.mean_return,
-        intervention_rate=counts["interventions"] / env_steps,
-        env_steps=env_steps,
-        train_episodes=counts["episodes"],
-        train_success_rate=counts["successes"] / max(counts["episodes"], 1),
-        updates=trainer.updates,
-        beta_steps=trainer.beta_steps,
-        takeovers=counts["takeovers"],
-        d_r_size=len(trainer.d_r),
-        d_i_size=len(trainer.d_i),
-        d_i_interventions=len(trainer.d_i) - results["demo_transitions"],
-        eval_history=eval_history,
-        intervention_history=intervention_history,
-    )
-    results["policy_path"] = str(save_policy(run_dir / "policy.npz", actor_params, spec, acfg))
-    if r.checkpoint_at_end:
-        from silri_jax.checkpoint import Checkpointer
+    def evaluate_if_due(self, step: int) -> None:
+        every = int(self.config.runtime.eval_every_steps)
+        if every and step % every == 0 and step < self.env_steps:
+            self.last_eval = self._evaluate(step, int(self.config.runtime.eval_episodes_during))
 
-        with Checkpointer(run_dir / "checkpoints", async_save=False) as ckpt:
-            ckpt.save(int(trainer.state.step), trainer.state,
-                      metadata={"config": json.loads(config.to_json()),
-                                "spec": spec.to_dict()}, force=True)
-        results["checkpoint_dir"] = str(run_dir / "checkpoints")
-    if device is not None:
-        device.close()
-    log.close()
-    results["wall_s"] = time.time() - t_start
-    results["log_dir"] = str(run_dir / "tb")
-    return results
+    def log_if_due(self, step: int) -> None:
+        if step % int(self.config.runtime.log_every_steps) == 0 or step == self.env_steps:
+            self.window = _log_window(self.log, step, self.env_steps, self.window,
+                                      self.last_metrics, self.recent, self.last_eval,
+                                      self.intervention_history, self.trainer)
+
+    def finish(self) -> dict[str, Any]:
+        """The final evaluation, the policy file, the checkpoint, and the results."""
+        r, trainer, results = self.config.runtime, self.trainer, self.results
+        final = self._evaluate(self.env_steps, int(r.eval_episodes))
+        results.update(
+            success_rate=final.success_rate,
+            mean_episode_length=final.mean_episode_length,
+            mean_return=final.mean_return,
+            intervention_rate=self.run_tally.interventions / self.env_steps,
+            env_steps=self.env_steps,
+            train_episodes=self.episodes,
+            train_success_rate=self.successes / max(self.episodes, 1),
+            updates=trainer.updates,
+            beta_steps=trainer.beta_steps,
+            takeovers=self.run_tally.takeovers,
+            d_r_size=len(trainer.d_r),
+            d_i_size=len(trainer.d_i),
+            d_i_interventions=len(trainer.d_i) - results["demo_transitions"],
+            eval_history=self.eval_history,
+            intervention_history=self.intervention_history,
+        )
+        results["policy_path"] = str(save_policy(self.run_dir / "policy.npz",
+                                                 self.actor_params, self.spec, self.acfg))
+        if r.checkpoint_at_end:
+            from silri_jax.checkpoint import Checkpointer
+
+            with Checkpointer(self.run_dir / "checkpoints", async_save=False) as ckpt:
+                ckpt.save(int(trainer.state.step), trainer.state,
+                          metadata={"config": json.loads(self.config.to_json()),
+                                    "spec": self.spec.to_dict()}, force=True)
+            results["checkpoint_dir"] = str(self.run_dir / "checkpoints")
+        results["wall_s"] = time.time() - self.t_start
+        results["log_dir"] = str(self.run_dir / "tb")
+        return results
+
+    def close(self) -> None:
+        if self.device is not None:
+            self.device.close()
+        self.log.close()
 
 
 def _log_window(log: Logger, step: int, env_steps: int, window: dict[str, float],

@@ -66,6 +66,9 @@ def run(tmp_path_factory: pytest.TempPathFactory, demos: str):
         a1b.wait(150)
         learner2.send_signal(signal.SIGTERM)
         learner2.wait(120)
+        # the same run resumed under a changed agent field is refused, naming the field
+        learner3 = r.learner("--resume", "--config.agent.batch_size=48", log="learner3.log")
+        facts["changed_config_rc"] = learner3.wait(120)
         yield r, facts, (a0, a1b, learner2)
     finally:
         r.cleanup()
@@ -80,6 +83,15 @@ def test_checkpoint_survives_the_kill_and_learning_resumes(run):
     done = r.json_lines("learner2.log", "learner_done")[-1]
     assert done["updates"] > facts["ckpt_updates"], done
     print("killed during a checkpoint save:", facts["killed_mid_save"])
+
+
+def test_a_changed_config_is_refused_naming_the_field(run):
+    r, facts, _ = run
+    log = r.log("learner3.log")
+    assert facts["changed_config_rc"] != 0, log[-2000:]
+    assert "refusing to resume: checkpoint" in log, log[-2000:]
+    assert "agent.batch_size:" in log and "48 (now)" in log, log[-2000:]
+    assert "Traceback" not in log, log[-2000:]
 
 
 def test_surviving_actor_went_on_and_lost_nothing(run):
