@@ -339,12 +339,16 @@ class Agent(abc.ABC):
         return state, optax.tree.norm(grads)
 
     def step_network(
-        self, state: AgentState, name: str, loss_fn: Callable[..., Any], *args: Any
+        self, state: AgentState, name: str, loss_fn: Callable[..., Any], *args: Any,
+        grad_norm: bool = True,
     ) -> tuple[AgentState, Metrics]:
         """One gradient step of network ``name`` on ``loss_fn(params[name], *args)``;
-        returns the loss's metrics plus ``<name>_grad_norm``."""
+        returns the loss's metrics plus ``<name>_grad_norm`` unless ``grad_norm`` is off
+        (the norm is not free: see SiLRI's multiplier step)."""
         grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params[name], *args)
-        state, metrics[f"{name}_grad_norm"] = self.apply_grads(state, name, grads)
+        state, norm = self.apply_grads(state, name, grads)
+        if grad_norm:
+            metrics[f"{name}_grad_norm"] = norm
         return state, metrics
 
     def soft_update(self, state: AgentState, names: tuple[str, ...]) -> AgentState:

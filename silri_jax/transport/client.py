@@ -87,6 +87,28 @@ def connection_problem(details: str, address: str, tls: bool) -> str | None:
     return f"TLS handshake with the learner at {address} failed ({cause}): {hint}"
 
 
+def _open_channels(address: str, max_message_bytes: int, tls_root_cert: str | None
+                   ) -> tuple[grpc.Channel, grpc.Channel]:
+    """Two channels to the learner, TLS when a root certificate is named. Two
+    connections: parameters must not queue behind megabytes of pixels in the same TCP
+    stream (head-of-line blocking would add the outbox's transfer time to every push). A
+    local subchannel pool keeps gRPC from merging them."""
+    options = [*c.client_channel_options(max_message_bytes),
+               ("grpc.use_local_subchannel_pool", 1)]
+    root = None
+    if tls_root_cert:
+        with open(tls_root_cert, "rb") as f:
+            root = f.read()
+
+    def channel() -> grpc.Channel:
+        if root is not None:
+            creds = grpc.ssl_channel_credentials(root_certificates=root)
+            return grpc.secure_channel(address, creds, options=options)
+        return grpc.insecure_channel(address, options=options)
+
+    return channel(), channel()
+
+
 class ActorClient:
     """Streams transitions to a ``LearnerServer`` and receives parameters from it.
 
@@ -152,39 +174,37 @@ class ActorClient:
         ]
         if token:
             self._metadata.append((c.MD_TOKEN, token))
-        # Two connections: parameters must not queue behind megabytes of pixels in the
-        # same TCP stream (head-of-line blocking would add the outbox's transfer time to
-        # every push). A local subchannel pool keeps gRPC from merging them.
-        options = [*c.client_channel_options(self._max_message_bytes),
-                   ("grpc.use_local_subchannel_pool", 1)]
-        root = None
         self._tls = bool(tls_root_cert)
         self._plain_closes = 0
-        if tls_root_cert:
-            with open(tls_root_cert, "rb") as f:
-                root = f.read()
-
-        def channel() -> grpc.Channel:
-            if root is not None:
-                creds = grpc.ssl_channel_credentials(root_certificates=root)
-                return grpc.secure_channel(address, creds, options=options)
-            return grpc.insecure_channel(address, options=options)
-
-        self._channel, self._params_channel = channel(), channel()
+        self._channel, self._params_channel = _open_channels(
+            address, self._max_message_bytes, tls_root_cert)
         # The stubs generated from silri.proto (silri_pb2_grpc); the params channel also
         # carries the long poll, which must not sit behind a transition stream's flow
         # control.
         self._stub = pb_grpc.LearnerStub(self._channel)
         self._params_stub = pb_grpc.LearnerStub(self._params_channel)
+        self._init_outbox(int(first_seq))
+        self._init_params(params_template)
 
+        loops = {"send": self._sender_loop, "episodes": self._episode_loop}
+        if subscribe_params:
+            loops["params"] = self._params_loop
+        self._threads = [threading.Thread(target=self._guarded, args=(role, loop),
+                                          name=f"{actor_id}-{role}", daemon=True)
+                         for role, loop in loops.items()]
+        for t in self._threads:
+            t.start()
+
+    def _init_outbox(self, first_seq: int) -> None:
+        """The outbox, the in-flight window, the counters and the stream's state."""
         # Outbox: unacknowledged (seq, transition) in seq order; _pending[:_send_pos] is
         # in flight on the current stream, the rest is waiting to be sent.
         self._cv = threading.Condition()
         self._pending: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
         self._send_pos = 0
         self._inflight: collections.deque[tuple[int, float]] = collections.deque()
-        self._next_seq = int(first_seq)
-        self._acked_seq = int(first_seq) - 1
+        self._next_seq = first_seq
+        self._acked_seq = first_seq - 1
         self._closed = False
         self._fatal: TransportError | None = None
         self._stream_epoch = 0
@@ -198,6 +218,8 @@ class ActorClient:
         self._progress: c.Progress | None = None
         self._progress_t = 0.0  # monotonic time of the newest progress report
 
+    def _init_params(self, params_template: Any | None) -> None:
+        """The newest parameters received, and the episode reports waiting to go out."""
         self._params_lock = threading.Lock()
         self._assembler = codec.ParamsAssembler(params_template)
         self._latest: tuple[int, Any, float, float] | None = None
@@ -209,15 +231,6 @@ class ActorClient:
             maxlen=1000)
         self._episode_cv = threading.Condition()
         self._episodes_in_flight = False
-
-        loops = {"send": self._sender_loop, "episodes": self._episode_loop}
-        if subscribe_params:
-            loops["params"] = self._params_loop
-        self._threads = [threading.Thread(target=self._guarded, args=(role, loop),
-                                          name=f"{actor_id}-{role}", daemon=True)
-                         for role, loop in loops.items()]
-        for t in self._threads:
-            t.start()
 
     # ------------------------------------------------------------------ public API
 

@@ -1,8 +1,8 @@
 """The rehearsal of a real session, end to end through the processes: the launcher's
-learner and actor on ``--config.robot=sim_franka`` (the robot env on the bridge's MuJoCo
-backend, two MuJoCo-rendered cameras through the camera rig, the simulated gripper on its
-worker, the simulated operator at the controls), then the saved policy's evaluation as
-the last line. This is how CI exercises the real-robot path.
+learner and actor on ``--config.robot=sim_franka`` and on ``sim_ur`` (the robot env on the
+bridge's MuJoCo backend, two MuJoCo-rendered cameras through the camera rig, the
+simulated gripper on its worker, the simulated operator at the controls), then the saved
+policy's evaluation as the last line. This is how CI exercises the real-robot path.
 
 Checked: the run ends with ``final_eval``; every step the actor took reached the
 learner; the operator intervened; the stored observations are the robot env's keys
@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "runtime"))
 from helpers import ROOT, latest_replay
@@ -25,10 +26,12 @@ STEPS = 48
 CONFIG = "--config=tests/robots/tiny_rehearsal_config.py"
 
 
-def test_the_rehearsal_trains_and_ends_with_its_evaluation_line(tmp_path):
+@pytest.mark.parametrize("robot", ["sim_franka", "sim_ur"])
+def test_the_rehearsal_trains_and_ends_with_its_evaluation_line(tmp_path, robot):
     run_dir = tmp_path / "run"
     out = subprocess.run(
         [sys.executable, "-m", "silri_jax.launch", CONFIG, "--num_actors=1",
+         f"--config.robot={robot}",
          f"--config.runtime.run_dir={run_dir}", "--config.runtime.address=127.0.0.1:0",
          f"--config.runtime.env_steps={STEPS}"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)
