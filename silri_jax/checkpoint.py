@@ -468,6 +468,24 @@ class Checkpointer:
 
     # -- restoring ---------------------------------------------------------------------------
 
+    def _committed_step(self, step: int | None) -> tuple[ocp.CheckpointManager, int]:
+        """The manager and ``step`` (default: the newest), once it is a committed step."""
+        self.wait()
+        manager = self._get_manager(write=False)
+        if manager is None:
+            raise CheckpointNotFoundError(f"checkpoint directory {self._directory} does not exist")
+        steps = self.all_steps()
+        if not steps:
+            unfinished = [p.name for p in self._unfinished_steps()]
+            detail = f" (ignoring unfinished saves: {', '.join(unfinished)})" if unfinished else ""
+            raise CheckpointNotFoundError(f"no finished checkpoint in {self._directory}{detail}")
+        step = steps[-1] if step is None else _as_step(step)
+        if step not in steps:
+            raise CheckpointNotFoundError(
+                f"step {step} not found in {self._directory}; available steps: {steps}"
+            )
+        return manager, step
+
     def read_metadata(self, step: int | None = None) -> tuple[int, dict[str, Any]]:
         """``(step, metadata)`` of ``step`` (default: the latest) without touching the
         state, so a caller can refuse a checkpoint by what wrote it before restoring.
@@ -475,18 +493,7 @@ class Checkpointer:
         Raises:
             CheckpointNotFoundError: no directory, no finished step, or no such step.
         """
-        self.wait()
-        manager = self._get_manager(write=False)
-        if manager is None:
-            raise CheckpointNotFoundError(f"checkpoint directory {self._directory} does not exist")
-        steps = self.all_steps()
-        if not steps:
-            raise CheckpointNotFoundError(f"no finished checkpoint in {self._directory}")
-        step = steps[-1] if step is None else _as_step(step)
-        if step not in steps:
-            raise CheckpointNotFoundError(
-                f"step {step} not found in {self._directory}; available steps: {steps}"
-            )
+        manager, step = self._committed_step(step)
         try:
             restored = manager.restore(
                 step, args=ocp.args.Composite(**{METADATA_ITEM: ocp.args.JsonRestore()}))
@@ -508,20 +515,7 @@ class Checkpointer:
             CheckpointNotFoundError: no directory, no finished step, or no such step.
             CheckpointStructureError: the template does not match the checkpoint.
         """
-        self.wait()
-        manager = self._get_manager(write=False)
-        if manager is None:
-            raise CheckpointNotFoundError(f"checkpoint directory {self._directory} does not exist")
-        steps = self.all_steps()
-        if not steps:
-            unfinished = [p.name for p in self._unfinished_steps()]
-            detail = f" (ignoring unfinished saves: {', '.join(unfinished)})" if unfinished else ""
-            raise CheckpointNotFoundError(f"no finished checkpoint in {self._directory}{detail}")
-        step = steps[-1] if step is None else _as_step(step)
-        if step not in steps:
-            raise CheckpointNotFoundError(
-                f"step {step} not found in {self._directory}; available steps: {steps}"
-            )
+        manager, step = self._committed_step(step)
         location = self._directory / str(step)
         try:
             stored = manager.item_metadata(step)[STATE_ITEM]
