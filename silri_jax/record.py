@@ -40,6 +40,7 @@ import numpy as np
 from silri_jax import envs, specs
 from silri_jax.data import frame_labels as fl
 from silri_jax.data.demos import Episode, load_demos, save_demos
+from silri_jax.envs.wrappers import hold_action
 from silri_jax.reward.labelling import HOLD_ROLE, FrameLabeller
 from silri_jax.specs import EnvSpec
 from silri_jax.training import build
@@ -96,13 +97,6 @@ def failures_path(out: pathlib.Path) -> pathlib.Path:
     return out.with_name(out.stem + "_failures" + out.suffix)
 
 
-def zero_action(env: gym.Env) -> Any:
-    """Hold still: what the "policy" sends while recording (the human drives)."""
-    from silri_jax.reward.wrappers import hold_action
-
-    return hold_action(env)
-
-
 def _pump(env: gym.Env) -> Any:
     """The env's ``TeleopPump`` (a ``TeleopIntervention`` at or under ``env``), or None."""
     try:
@@ -130,7 +124,7 @@ def record_take(env: gym.Env, seed: int, on_step: Callable[[int, dict[str, Any]]
     labeller = FrameLabeller()
     frames = {k: [v] for k, v in obs.items()}
     actions, grippers, rewards, terms, truncs, ivs, segs = [], [], [], [], [], [], []
-    zero = zero_action(env)
+    zero = hold_action(env)  # the "policy" holds still: the human drives
     ended_by, success = "env", False
     while True:
         obs, reward, terminated, truncated, info = env.step(zero)

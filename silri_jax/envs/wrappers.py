@@ -317,3 +317,14 @@ class InterventionWrapper(gym.Wrapper):
         )
         info["is_intervention"] = takeover is not None
         return obs, reward, terminated, truncated, info
+
+
+def hold_action(env: gym.Env) -> Any:
+    """"Hold still": zero motion (the delta action spaces' hold) and the gripper
+    unchanged. What recording sends while the human drives, what a demo's idle operator
+    sends, and what the reward loop sends while a person confirms or vetoes."""
+    space = env.action_space
+    if isinstance(space, gym.spaces.Dict):
+        return {"action": np.zeros(space["action"].shape, np.float32),
+                "gripper": specs.GRIPPER_STAY}
+    return np.zeros(space.shape, np.float32)

@@ -10,14 +10,8 @@ import gymnasium as gym
 import numpy as np
 
 from silri_jax.data.demos import Episode
+from silri_jax.envs.wrappers import hold_action
 from silri_jax.operators.simulated import SimulatedOperator
-
-
-def _zero_action(env: gym.Env) -> Any:
-    space = env.action_space
-    if isinstance(space, gym.spaces.Dict):
-        return {"action": np.zeros(space["action"].shape, np.float32), "gripper": 1}
-    return np.zeros(space.shape, np.float32)
 
 
 def record_demonstrations(
@@ -120,7 +114,7 @@ def _run_episode(env: gym.Env, seed: int) -> tuple[Episode, bool]:
     obs, _ = env.reset(seed=seed)
     frames = {k: [v] for k, v in obs.items()}
     actions, grippers, rewards, terms, truncs = [], [], [], [], []
-    zero = _zero_action(env)
+    zero = hold_action(env)
     while True:
         obs, reward, terminated, truncated, info = env.step(zero)
         for k, v in obs.items():

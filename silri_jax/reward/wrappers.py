@@ -32,9 +32,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from silri_jax import specs
 from silri_jax.data import frame_labels as fl
 from silri_jax.envs import env_spec
+from silri_jax.envs.wrappers import hold_action
 from silri_jax.reward.corrections import CorrectionStore
 from silri_jax.reward.detector import SuccessDetector
 from silri_jax.reward.labelling import FrameLabeller
@@ -283,15 +283,6 @@ class LearnedReward(gym.Wrapper):
                                                                       sources))
             if self.on_correction is not None:
                 self.on_correction()
-
-
-def hold_action(env: gym.Env) -> Any:
-    """"Hold still": zero motion (the delta action spaces' hold) and gripper unchanged."""
-    space = env.action_space
-    if isinstance(space, gym.spaces.Dict):
-        return {"action": np.zeros(space["action"].shape, np.float32),
-                "gripper": specs.GRIPPER_STAY}
-    return np.zeros(space.shape, np.float32)
 
 
 def learned_reward_from_config(env: gym.Env, loop: Any, run_dir: str | None = None,
