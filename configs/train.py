@@ -34,7 +34,8 @@ VARIANTS = (
 
 def _agent() -> ml_collections.ConfigDict:
     a = ml_collections.ConfigDict()
-    # algorithm: silri, sac, hgdagger or bc (defaults in silri_jax/agents/config.py)
+    # algorithm: silri, sac, sac_bc (SAC from a behaviour-cloned start), hgdagger or bc
+    # (defaults in silri_jax/agents/config.py)
     a.algo = "silri"
     # MLP widths of every network; smaller than the agents' (256, 256) so a CPU keeps up
     a.hidden_dims = (128, 128)

@@ -161,8 +161,21 @@ def bc_config() -> ml_collections.ConfigDict:
     return c
 
 
+def sac_bc_config() -> ml_collections.ConfigDict:
+    """SAC with a behaviour-cloned start: the actor is pre-trained on the demonstrations
+    before online learning, as SiLRI's is, so a comparison gives both the same start."""
+    c = sac_config()
+    c.name = "sac_bc"
+    # steps on the demonstrations before online learning, each a critic and grasp-critic
+    # TD step and an actor behaviour-cloning step (the trainer's agent.pretrain_steps sets
+    # it, as for SiLRI) [choice]
+    c.pretrain_steps = 500
+    return c
+
+
 CONFIGS = {
     "sac": sac_config,
+    "sac_bc": sac_bc_config,
     "silri": silri_config,
     "hgdagger": hgdagger_config,
     "bc": bc_config,

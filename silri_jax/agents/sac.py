@@ -93,7 +93,17 @@ def make_losses(agent: SacAgent) -> dict[str, Any]:
         loss = t * (entropy - target)
         return loss, {"temperature": t, "temperature_loss": loss}
 
-    return {"critic": critic_loss, "actor": actor_loss, "temperature": temperature_loss}
+    def bc_loss(
+        actor_params: Params, feats: Mapping, actions: jax.Array, rngs: dict
+    ) -> tuple[jax.Array, Metrics]:
+        # the squared error of the policy's mode, tanh(mean), as SiLRI's actor BC; the
+        # standard deviation is left to the online entropy term
+        mean, _ = actor.apply({"params": actor_params}, feats, True, rngs=rngs)
+        loss = jnp.mean(jnp.sum((jnp.tanh(mean) - actions) ** 2, -1))
+        return loss, {"actor_bc_loss": loss}
+
+    return {"critic": critic_loss, "actor": actor_loss, "temperature": temperature_loss,
+            "bc": bc_loss}
 
 
 @register("sac")
@@ -165,3 +175,20 @@ class SacAgent(ActorCriticAgent):
             q = self.modules["gripper"].apply({"params": actor_params["gripper"]}, feats)
             gripper = jnp.argmax(q, -1).astype(jnp.int32)
         return action, gripper
+
+
+@register("sac_bc")
+class SacBcAgent(SacAgent):
+    """SAC started from the demonstrations, the fair baseline for SiLRI's pre-trained
+    start: ``pretrain_steps`` steps on demo batches, each a critic (and grasp-critic) TD
+    step with its Polyak step, then a behaviour-cloning step of the actor (without the
+    grasp critic learning from the demos, a cloned arm could not close its gripper).
+    Online it is plain SAC."""
+
+    def _pretrain_step(self, state: AgentState, batch: Batch) -> tuple[AgentState, Metrics]:
+        state, metrics = self._critic_step(state, batch)
+        state, (k_feat, k_drop) = self.split_rng(state, 2)
+        feats = self.features(state.frozen, batch["observations"], k_feat)
+        state, bc_metrics = self.step_network(state, "actor", self.losses["bc"], feats,
+                                              batch["actions"], self.dropout_rngs(k_drop))
+        return state, {**metrics, **bc_metrics}
