@@ -118,6 +118,10 @@ def silri_config() -> ml_collections.ConfigDict:
     c.distance = "squared"
     # "mean" over action dims of sigma_beta [paper] or "sum" [ref-code]
     c.sigma_reduction = "mean"
+    # beta's uncertainty in the bound: "std" (sigma_beta [ref-code]) or "variance"
+    # (sigma_beta^2: ||mu_pi - mu_beta||^2 <= kappa * sigma_beta^2, the paper's bound as
+    # summarised; docs/algorithms.md, "The constraint form") [choice]
+    c.uncertainty = "std"
     # lambda in every state before learning; None: the zero-initialised last layer's
     # softplus(0) = log 2 [ref-code intent]. Larger starts trusting the human more [choice]
     c.lagrange_init = config_dict.placeholder(float)

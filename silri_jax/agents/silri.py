@@ -53,8 +53,14 @@ def action_distance(mu_pi: jax.Array, mu_beta: jax.Array, form: str) -> jax.Arra
     raise ValueError(f"unknown distance {form!r}; choose 'squared' or 'l2'")
 
 
-def reduce_sigma(sigma: jax.Array, form: str) -> jax.Array:
-    """sigmabar(s): mean [paper] or sum [ref-code] of beta's std over action dims."""
+def reduce_sigma(sigma: jax.Array, form: str, uncertainty: str = "std") -> jax.Array:
+    """sigmabar(s): mean [paper] or sum [ref-code] over action dims of beta's standard
+    deviation (``uncertainty="std"`` [ref-code]) or of its variance (``"variance"``: the
+    bound ``||mu_pi - mu_beta||^2 <= kappa * sigma_beta^2`` as the paper is summarised)."""
+    if uncertainty == "variance":
+        sigma = jnp.square(sigma)
+    elif uncertainty != "std":
+        raise ValueError(f"unknown uncertainty {uncertainty!r}; choose 'std' or 'variance'")
     if form == "mean":
         return jnp.mean(sigma, -1)
     if form == "sum":
@@ -195,6 +201,10 @@ class SilriAgent(ActorCriticAgent):
             raise ValueError(
                 f"config.sigma_reduction must be 'mean' or 'sum', got {cfg.sigma_reduction!r}"
             )
+        if cfg.uncertainty not in ("std", "variance"):
+            raise ValueError(
+                f"config.uncertainty must be 'std' or 'variance', got {cfg.uncertainty!r}"
+            )
         if cfg.gripper_head not in ("classifier", "grasp_critic"):
             raise ValueError(
                 f"config.gripper_head must be 'classifier' or 'grasp_critic', "
@@ -273,7 +283,7 @@ class SilriAgent(ActorCriticAgent):
         # Lambda: constraint evaluated with the actor after its step.
         mu_new = self.modules["actor"].apply({"params": state.params["actor"]}, feats)
         d = action_distance(mu_new, mu_beta, cfg.distance)
-        sigmabar = reduce_sigma(sigma_beta, cfg.sigma_reduction)
+        sigmabar = reduce_sigma(sigma_beta, cfg.sigma_reduction, cfg.uncertainty)
         violation = jax.lax.stop_gradient(d - cfg.kappa * sigmabar - cfg.constraint_c)
         if cfg.fixed_lagrange is None:
             # No lagrange_grad_norm: reporting it cost 15 % of the state learner's update

@@ -250,3 +250,29 @@ def test_each_optimizer_sees_only_its_network(state_spec):
         ]
         assert max(diffs) > 0, name
     assert set(st2.opt_states) == set(st2.params)
+
+
+def test_silri_variance_bound_uses_beta_variance(state_spec):
+    """``uncertainty="variance"``: the multiplier's bound is kappa * sigma_beta^2 (reduced
+    over action dims), the paper's form as summarised; "std" keeps sigma_beta."""
+    from silri_jax.agents.silri import reduce_sigma
+
+    sb = np.array([[0.1, 0.3], [0.5, 0.2]], np.float32)
+    np.testing.assert_allclose(reduce_sigma(sb, "mean", "variance"), (sb**2).mean(-1),
+                               rtol=1e-6)
+    np.testing.assert_allclose(reduce_sigma(sb, "sum", "variance"), (sb**2).sum(-1),
+                               rtol=1e-6)
+    np.testing.assert_allclose(reduce_sigma(sb, "mean"), sb.mean(-1), rtol=1e-6)
+    with pytest.raises(ValueError, match="uncertainty"):
+        reduce_sigma(sb, "mean", "stdev")
+    with pytest.raises(ValueError, match=r"config\.uncertainty"):
+        build("silri", state_spec, uncertainty="stdev")
+
+    # in the update: the logged sigmabar is beta's variance, reduced as configured
+    agent, st = build("silri", state_spec, uncertainty="variance")
+    b = fixed_batch(state_spec, utd=1)
+    obs = jax.tree.map(lambda x: x[0], b["observations"])
+    _, sigma = agent.modules["beta"].apply({"params": st.params["beta"]}, obs)
+    expected = float(np.mean(np.mean(np.asarray(sigma) ** 2, -1)))
+    _, metrics = agent.update(jax.tree.map(np.copy, st), b)
+    np.testing.assert_allclose(float(metrics["sigmabar_mean"]), expected, rtol=1e-4)
