@@ -298,6 +298,9 @@ def test_concurrent_insert_and_sample():
                 end = t == 9
                 insert_step(buf, ep, t, terminated=end)
                 ep, t = (ep + 1, 0) if end else (ep, t + 1)
+                # yield the GIL after each insert (as an ingest thread between batches):
+                # a writer that never does can starve the sampler for the whole deadline
+                time.sleep(0.0002)
         except BaseException as e:  # reported by the main thread
             errors.append(e)
 
