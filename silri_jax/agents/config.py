@@ -242,6 +242,12 @@ def validate(cfg: ml_collections.ConfigDict, where: str = "") -> None:
             continue
         if not _is_number(value) or not ok(value):
             raise bad(key, value, allowed)
+    choices = {"distance": ("squared", "l2"), "sigma_reduction": ("mean", "sum"),
+               "uncertainty": ("std", "variance"),
+               "gripper_head": ("classifier", "grasp_critic")}
+    for key, allowed_values in choices.items():
+        if key in cfg and cfg[key] not in allowed_values:
+            raise bad(key, cfg[key], f"one of {list(allowed_values)}")
     dims = tuple(cfg.network.hidden_dims)
     if not dims or any(not isinstance(d, int) or d < 1 for d in dims):
         raise bad("network.hidden_dims", dims, "a non-empty tuple of integers >= 1")

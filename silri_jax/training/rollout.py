@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 from silri_jax.agents import Agent
+from silri_jax.data.transitions import expand_one
 from silri_jax.specs import EnvSpec
 from silri_jax.training.policy import batched, env_action, random_action
 
@@ -53,8 +54,7 @@ def transition_row(obs: Mapping[str, np.ndarray], next_obs: Mapping[str, np.ndar
 
 def row_as_columns(row: Mapping[str, Any]) -> dict[str, Any]:
     """One row as columns of length 1 (the shape ``chunk_from_columns`` takes)."""
-    return {k: ({kk: np.asarray(vv)[None] for kk, vv in v.items()} if isinstance(v, Mapping)
-                else np.asarray(v)[None]) for k, v in row.items()}
+    return {k: expand_one(v) for k, v in row.items()}
 
 
 @dataclasses.dataclass

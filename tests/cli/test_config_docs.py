@@ -73,6 +73,8 @@ def test_override_section_applies_only_what_changed_to_another_algorithm():
     ("tau", float("nan"), "tau=nan: must be a finite number"),
     ("batch_size", 0, "batch_size=0: must be an integer >= 1"),
     ("grad_clip", -1.0, "grad_clip=-1.0"),
+    ("uncertainty", "stdev", "uncertainty='stdev': must be one of ['std', 'variance']"),
+    ("distance", "l1", "distance='l1': must be one of ['squared', 'l2']"),
 ])
 def test_agent_validation_names_field_value_and_rule(field, value, message):
     cfg = agent_config.get_config("silri")

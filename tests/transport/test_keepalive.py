@@ -9,6 +9,7 @@ delivered. The keepalive times are shortened for the test; the options' consiste
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -48,21 +49,14 @@ class BlackholeProxy:
                 threading.Thread(target=self._pump, args=(conn, a, b), daemon=True).start()
 
     def _pump(self, conn: dict, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
+        with contextlib.suppress(OSError):  # the other side closed: the pump ends
+            while data := src.recv(65536):
                 if not conn["dead"]:
                     dst.sendall(data)
-        except OSError:
-            pass
         if not conn["dead"]:
             for s in conn["socks"]:
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def blackhole(self) -> int:
         for conn in self.connections:
